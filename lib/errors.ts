@@ -1,0 +1,35 @@
+/**
+ * Stable codes for every error tollgate throws. Each has an entry in the README's
+ * "Errors" section; match on `code`, never on the message.
+ */
+export type TollgateErrorCode =
+  /** An option is missing, of the wrong type, out of range or unknown. */
+  | 'ERR_TOLLGATE_INVALID_OPTION'
+  /** Options that are valid one by one contradict each other (e.g. an hour limit below a minute limit). */
+  | 'ERR_TOLLGATE_CONFLICTING_OPTIONS'
+  /** A tier resolver returned a name the scope does not define. */
+  | 'ERR_TOLLGATE_UNKNOWN_TIER'
+  /** A key function or cost function threw, or returned something unusable. */
+  | 'ERR_TOLLGATE_RESOLVER_FAILED';
+
+export class TollgateError extends Error {
+  readonly code: TollgateErrorCode;
+
+  constructor(code: TollgateErrorCode, message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'TollgateError';
+    this.code = code;
+  }
+}
+
+/** Thrown at construction when the configuration cannot work. Never thrown while serving. */
+export class TollgateConfigError extends TollgateError {
+  /** The option's path, e.g. `scopes[1].limits[0].max`. */
+  readonly path: string;
+
+  constructor(code: TollgateErrorCode, path: string, message: string) {
+    super(code, message);
+    this.name = 'TollgateConfigError';
+    this.path = path;
+  }
+}

@@ -1,0 +1,37 @@
+export type { Decision, DecisionReason, PolicyState } from './decision.js';
+export { describeDuration, parseDuration } from './duration.js';
+export { TollgateConfigError, TollgateError, type TollgateErrorCode } from './errors.js';
+export { createLimiter, type Limiter, type Refusal } from './limiter.js';
+export type {
+  CostOption,
+  HeaderDialect,
+  KeyFunction,
+  KeySource,
+  LimitOptions,
+  ScopeOptions,
+  StoreFailurePolicy,
+  TierOptions,
+  TollgateOptions,
+} from './options.js';
+export { scopeOptionsSchema, tollgateOptionsSchema } from './options.js';
+export type { RequestInfo } from './request.js';
+export { requestIdOf } from './request-id.js';
+export { scope } from './scopes.js';
+export {
+  defineSerializer,
+  type ErrorDescription,
+  PROBLEM_QUOTA_EXCEEDED,
+  type Serializer,
+  serializers,
+} from './serializers/index.js';
+export type {
+  BucketCounterSpec,
+  ConsumeResult,
+  CounterSpec,
+  CounterState,
+  MaybePromise,
+  RefundSpec,
+  Store,
+  WindowCounterSpec,
+} from './store.js';
+export { MemoryStore, type MemoryStoreOptions } from './stores/memory.js';

@@ -1,0 +1,85 @@
+import { createHash } from 'node:crypto';
+import { ipKey } from './ip.js';
+import type { KeySource } from './options.js';
+import type { RequestInfo } from './request.js';
+
+type MaybePromise<T> = T | Promise<T>;
+
+/** Key values kept readable in the store: short, and free of separators and braces. */
+const READABLE_VALUE = /^[A-Za-z0-9._@-]{1,64}$/;
+
+/**
+ * The store-safe form of a scope's value. Short plain values stay readable; anything long or
+ * containing `:`, `{}`, spaces or control characters is replaced by `#` and 22 characters of
+ * its SHA-256 (132 bits), so store keys stay bounded whatever a client sends. `#` never
+ * appears in a readable value, so the two forms cannot collide.
+ */
+export function storeValue(value: string, alwaysHash: boolean): string {
+  if (!alwaysHash && READABLE_VALUE.test(value)) return value;
+  return `#${createHash('sha256').update(value).digest('base64url').slice(0, 22)}`;
+}
+
+function firstHeader(value: string | string[] | undefined): string | undefined {
+  return Array.isArray(value) ? value[0] : value;
+}
+
+function fieldOf(container: unknown, name: string): unknown {
+  if (typeof container !== 'object' || container === null) return undefined;
+  return Object.hasOwn(container, name) ? (container as Record<string, unknown>)[name] : undefined;
+}
+
+function asKey(value: unknown): string | undefined {
+  if (typeof value === 'string') return value === '' ? undefined : value;
+  if (typeof value === 'number' && Number.isFinite(value)) return String(value);
+  return undefined;
+}
+
+const BEARER = /^Bearer[ \t]+([^ \t].*)$/i;
+
+/**
+ * Compiles a key source into a function returning the store-safe key value, or `undefined`
+ * when the request has no value for the scope.
+ */
+export function compileKeySource<Raw>(
+  source: KeySource<Raw>,
+  options: { ipv6Subnet: number; apiKeyHeader: string },
+): (req: RequestInfo<Raw>) => MaybePromise<string | undefined> {
+  if (source === 'ip') {
+    const bits = options.ipv6Subnet;
+    return (req) => ipKey(req.ip, bits);
+  }
+  if (source === 'apiKey') {
+    const fallback = options.apiKeyHeader.toLowerCase();
+    return (req) => {
+      const authorization = firstHeader(req.headers.authorization);
+      const bearer = authorization === undefined ? undefined : BEARER.exec(authorization)?.[1]?.trim();
+      const key = bearer || firstHeader(req.headers[fallback])?.trim();
+      return key ? storeValue(key, true) : undefined;
+    };
+  }
+  if (typeof source === 'function') {
+    return (req) => {
+      const value = source(req);
+      if (value instanceof Promise) return value.then((v) => safeKey(asKey(v)));
+      return safeKey(asKey(value));
+    };
+  }
+  if ('header' in source) {
+    const name = source.header.toLowerCase();
+    return (req) => safeKey(asKey(firstHeader(req.headers[name])?.trim()));
+  }
+  if ('param' in source) {
+    const name = source.param;
+    return (req) => safeKey(asKey(fieldOf(req.params, name)));
+  }
+  if ('body' in source) {
+    const name = source.body;
+    return (req) => safeKey(asKey(fieldOf(req.body, name)));
+  }
+  const name = source.query;
+  return (req) => safeKey(asKey(fieldOf(req.query, name)));
+}
+
+function safeKey(value: string | undefined): string | undefined {
+  return value === undefined ? undefined : storeValue(value, false);
+}

@@ -1,0 +1,611 @@
+import { validateOptions } from './config-validation.js';
+import type { Decision, PolicyState } from './decision.js';
+import { describeDuration, nameDuration, parseDuration } from './duration.js';
+import { TollgateConfigError, TollgateError } from './errors.js';
+import { formatHeaders, headerFormat } from './headers.js';
+import { compileAllowList, isAddressOrRange } from './ip.js';
+import { compileKeySource } from './keys.js';
+import {
+  type CostOption,
+  type LimitOptions,
+  type ScopeOptions,
+  type StoreFailurePolicy,
+  type TierOptions,
+  type TollgateOptions,
+  tollgateOptionsSchema,
+} from './options.js';
+import type { RequestInfo } from './request.js';
+import { requestIdOf } from './request-id.js';
+import { type ErrorDescription, problem, type Serializer } from './serializers/index.js';
+import type { ConsumeResult, CounterSpec, RefundSpec, Store } from './store.js';
+import { MemoryStore } from './stores/memory.js';
+
+type MaybePromise<T> = T | Promise<T>;
+
+/** The largest window a timer can hold (2^31 − 1 ms, about 24.8 days). */
+const MAX_WINDOW_MS = 2_147_483_647;
+
+interface CompiledLimit {
+  readonly id: string;
+  readonly name: string;
+  readonly kind: 'window' | 'bucket';
+  readonly max: number;
+  readonly windowMs: number;
+  /** Buckets: ms to regain one unit. */
+  readonly intervalMs: number;
+  readonly keySuffix: string;
+  /** The limit as a `RateLimit-Policy` item, built once. */
+  readonly policy: string;
+  readonly pinned: boolean;
+}
+
+interface CompiledTier {
+  readonly name: string | undefined;
+  readonly unlimited: boolean;
+  readonly limits: readonly CompiledLimit[];
+}
+
+interface CompiledScope<Raw> {
+  readonly name: string;
+  readonly code: string | number | undefined;
+  readonly message: string | undefined;
+  readonly keyPrefix: string;
+  readonly keyOf: (req: RequestInfo<Raw>) => MaybePromise<string | undefined>;
+  readonly only: CompiledTier | undefined;
+  readonly tiers: ReadonlyMap<string, CompiledTier> | undefined;
+  readonly tierOf: ((req: RequestInfo<Raw>) => MaybePromise<string>) | undefined;
+  readonly cost: CostOption<Raw> | undefined;
+  readonly onMissing: 'skip' | 'refuse';
+  readonly missingStatus: number;
+}
+
+/** What a decision charged, kept aside so that it can be refunded. */
+interface Charge {
+  readonly store: Store;
+  readonly refunds: readonly RefundSpec[];
+}
+
+/**
+ * Charges by decision, shared by every limiter: a limiter that refuses a request refunds what
+ * the limiters mounted before it charged, so a refused request consumes nothing anywhere.
+ */
+const charges = new WeakMap<Decision, readonly Charge[]>();
+
+/** The answer to send for a refused decision. */
+export interface Refusal {
+  readonly status: number;
+  readonly headers: ReadonlyArray<readonly [string, string]>;
+  readonly contentType: string;
+  readonly body: string;
+  readonly requestId: string;
+}
+
+export interface Limiter<Raw = unknown> {
+  /**
+   * Decides one request: resolves every scope's key, tier and cost, then checks and charges all
+   * counters in one store call. Resolves to `undefined` when the request is skipped or allow-listed.
+   * Rejects only when a key, tier or cost function throws or a tier resolver names no tier.
+   */
+  check(req: RequestInfo<Raw>): Promise<Decision | undefined>;
+  /**
+   * Gives back what a decision charged, e.g. when a later limiter refused the same request.
+   * Works for any limiter's decision; a decision is refunded at most once.
+   */
+  refund(decision: Decision): Promise<void>;
+  /** A decision covering an earlier limiter's admitted decision and this one's: stacked middleware. */
+  combine(earlier: Decision, later: Decision): Decision;
+  /** The status, headers and body that answer a refused decision. */
+  refusal(decision: Decision, req: RequestInfo<Raw>): Refusal;
+  readonly store: Store;
+  readonly serializer: Serializer;
+}
+
+/**
+ * Builds the framework-free core of a middleware. Options are validated here, once; nothing
+ * is checked again per request.
+ * @example
+ * const limiter = createLimiter({
+ *   scopes: [{ name: 'ip', key: 'ip', limits: [{ max: 100, window: '1m' }, { max: 6000, window: '1h' }], burst: 20 }],
+ * });
+ * const decision = await limiter.check({ ip: '203.0.113.7', method: 'GET', path: '/', headers: {}, raw: null });
+ */
+export function createLimiter<Raw = unknown>(options: TollgateOptions<Raw>): Limiter<Raw> {
+  validateOptions(tollgateOptionsSchema, options, 'tollgate options');
+  const prefix = options.prefix ?? 'tg';
+  const scopes = compileScopes(options.scopes, prefix);
+  const now = options.now ?? Date.now;
+  const store = options.store ?? new MemoryStore({ now });
+  const serializer = options.serializer ?? problem;
+  const format = headerFormat(options.headers, options.resetFormat, options.reasonHeader);
+  const shadow = options.shadow === true;
+  const skip = options.skip;
+  const defaultCost = options.cost;
+  const onDecision = options.onDecision;
+  const onRefusal = options.onRefusal;
+  const failure = compileFailurePolicy(options.onStoreError ?? 'open', now);
+  const allowListed = compileAllowListOption(options.allowList);
+
+  function notify(decision: Decision, req: RequestInfo<Raw>): void {
+    // A hook that throws must not turn a decision into a 500: hooks are for logs and metrics.
+    try {
+      onDecision?.(decision, req);
+      if (!decision.allowed) onRefusal?.(decision, req);
+    } catch {}
+  }
+
+  function finish(decision: Decision, req: RequestInfo<Raw>): Decision {
+    notify(decision, req);
+    return decision;
+  }
+
+  async function check(req: RequestInfo<Raw>): Promise<Decision | undefined> {
+    if (skip !== undefined && (await skip(req))) return undefined;
+    if (allowListed?.(req.ip)) return undefined;
+
+    const counters: CounterSpec[] = [];
+    const owners: Array<{ scope: CompiledScope<Raw>; tier: CompiledTier; limit: CompiledLimit }> = [];
+    let firstCost = 0;
+    for (const scope of scopes) {
+      const keyOrPromise = scope.keyOf(req);
+      const key =
+        typeof keyOrPromise === 'string' || keyOrPromise === undefined ? keyOrPromise : await keyOrPromise;
+      if (key === undefined) {
+        if (scope.onMissing === 'skip') continue;
+        return finish(standaloneRefusal(scope.missingStatus, `${scope.name}_missing`, scope, 0), req);
+      }
+      const tier = scope.only ?? (await resolveTier(scope, req));
+      if (tier.unlimited) continue;
+      const cost = await resolveCost(scope.cost ?? defaultCost, req);
+      if (cost === undefined) return finish(standaloneRefusal(400, 'invalid_cost', scope, 0), req);
+      if (owners.length === 0) firstCost = cost;
+      const base = scope.keyPrefix + key;
+      for (const limit of tier.limits) {
+        counters.push(
+          limit.kind === 'window'
+            ? {
+                kind: 'window',
+                key: base + limit.keySuffix,
+                windowMs: limit.windowMs,
+                limit: limit.max,
+                cost,
+              }
+            : {
+                kind: 'bucket',
+                key: base + limit.keySuffix,
+                capacity: limit.max,
+                intervalMs: limit.intervalMs,
+                cost,
+              },
+        );
+        owners.push({ scope, tier, limit });
+      }
+    }
+    if (counters.length === 0) return finish(unlimitedDecision(now()), req);
+
+    let result: ConsumeResult;
+    let storeError: unknown;
+    let chargedStore = store;
+    try {
+      result = await store.consume(counters);
+    } catch (error) {
+      storeError = error;
+      if (failure.kind !== 'insurance')
+        return finish(storeFailureDecision(failure.kind, error, now(), firstCost), req);
+      chargedStore = failure.store;
+      result = failure.store.consume(counters.map(failure.shrink));
+    }
+
+    const policies: PolicyState[] = new Array(counters.length);
+    for (let i = 0; i < counters.length; i++) {
+      const { scope, tier, limit } = owners[i]!;
+      const state = result.counters[i]!;
+      const shrunk = chargedStore === store ? undefined : failure.kind === 'insurance' ? failure : undefined;
+      const max = shrunk === undefined ? limit.max : shrunk.shrinkMax(limit.max);
+      policies[i] = {
+        id: limit.id,
+        scope: scope.name,
+        name: limit.name,
+        kind: limit.kind,
+        tier: tier.name,
+        limit: max,
+        remaining: state.remaining,
+        resetAt: state.resetAt,
+        windowMs: limit.kind === 'window' ? limit.windowMs : Math.ceil(max * limit.intervalMs),
+        allowed: state.allowed,
+        retryAt: state.retryAt,
+        policy:
+          shrunk === undefined
+            ? limit.policy
+            : policyItem(limit.id, max, limit.kind === 'window' ? limit.windowMs : max * limit.intervalMs),
+        pinned: limit.pinned,
+      };
+    }
+    const decision = summarise(policies, result.now, firstCost, storeError);
+    if (result.admitted) {
+      charges.set(decision, [
+        {
+          store: chargedStore,
+          refunds: counters.map((counter, i) =>
+            counter.kind === 'window'
+              ? { ...counter, windowStart: result.counters[i]!.windowStart ?? 0 }
+              : { ...counter, windowStart: undefined },
+          ),
+        },
+      ]);
+    }
+    return finish(decision, req);
+  }
+
+  const scopeByName = new Map(scopes.map((scope) => [scope.name, scope]));
+
+  /** The decision for a set of policy states: which binds, what the headers say. */
+  function summarise(
+    policies: readonly PolicyState[],
+    at: number,
+    cost: number,
+    storeError: unknown,
+  ): Decision {
+    let binding: PolicyState | undefined;
+    let allowed = true;
+    for (const policy of policies) {
+      if (!policy.allowed) {
+        if (allowed || binding === undefined || policy.retryAt > binding.retryAt) binding = policy;
+        allowed = false;
+      } else if (allowed && (binding === undefined || closer(policy, binding))) binding = policy;
+    }
+    const reported =
+      binding === undefined
+        ? undefined
+        : (policies.find((p) => p.scope === binding.scope && p.pinned) ?? binding);
+    const retryAfter =
+      allowed || binding === undefined ? undefined : Math.max(1, Math.ceil((binding.retryAt - at) / 1000));
+    const reason = allowed ? undefined : binding?.id;
+    const scope = binding === undefined ? undefined : scopeByName.get(binding.scope);
+    return {
+      allowed,
+      shadow,
+      status: allowed ? 200 : 429,
+      reason,
+      scope: binding?.scope,
+      code: scope?.code,
+      message: allowed || reported === undefined ? undefined : rateMessage(scope?.message, reported),
+      limit: reported?.limit ?? Number.POSITIVE_INFINITY,
+      remaining: reported?.remaining ?? Number.POSITIVE_INFINITY,
+      resetAt: reported?.resetAt ?? at,
+      windowMs: reported?.windowMs ?? 0,
+      cost,
+      retryAfter,
+      now: at,
+      policies,
+      ...(storeError === undefined ? {} : { storeError }),
+      headers: formatHeaders(
+        format,
+        reported,
+        policies,
+        at,
+        retryAfter === undefined || reason === undefined || shadow ? undefined : { retryAfter, reason },
+      ),
+    };
+  }
+
+  function unlimitedDecision(at: number): Decision {
+    return summarise([], at, 0, undefined);
+  }
+
+  function standaloneRefusal(
+    status: number,
+    reason: string,
+    scope: CompiledScope<Raw>,
+    cost: number,
+  ): Decision {
+    const at = now();
+    return {
+      ...summarise([], at, cost, undefined),
+      allowed: false,
+      status,
+      reason,
+      scope: scope.name,
+      code: scope.code,
+      message:
+        reason === 'invalid_cost'
+          ? 'The request cost must be a non-negative safe integer'
+          : `This request has no ${scope.name} to be counted against`,
+    };
+  }
+
+  function storeFailureDecision(kind: 'open' | 'closed', error: unknown, at: number, cost: number): Decision {
+    const open = kind === 'open';
+    return {
+      ...summarise([], at, cost, error),
+      allowed: open,
+      status: open ? 200 : 503,
+      reason: 'store_unavailable',
+      message: open ? undefined : 'The rate-limit store is unavailable; please retry shortly',
+    };
+  }
+
+  async function refund(decision: Decision): Promise<void> {
+    const list = charges.get(decision);
+    if (list === undefined) return;
+    // Delete first: a second refund of the same decision must give nothing back.
+    charges.delete(decision);
+    for (const charge of list) await charge.store.refund(charge.refunds);
+  }
+
+  function combine(earlier: Decision, later: Decision): Decision {
+    if (later.policies.length === 0 && later.allowed) return earlier;
+    const merged = summarise(
+      [...earlier.policies, ...later.policies],
+      later.now,
+      later.cost,
+      later.storeError,
+    );
+    const combined = later.allowed
+      ? merged
+      : { ...merged, ...pickRefusalFields(later), headers: merged.headers };
+    const both = [...(charges.get(earlier) ?? []), ...(charges.get(later) ?? [])];
+    if (both.length > 0) charges.set(combined, both);
+    return combined;
+  }
+
+  function refusal(decision: Decision, req: RequestInfo<Raw>): Refusal {
+    const requestId = requestIdOf(req.headers);
+    const description: ErrorDescription = {
+      status: decision.status,
+      code: decision.code,
+      message: decision.message ?? 'Too many requests',
+      reason: decision.reason,
+      retryAfter: decision.retryAfter,
+      requestId,
+      decision,
+    };
+    return {
+      status: decision.status,
+      headers: decision.headers,
+      contentType: serializer.contentType,
+      body: JSON.stringify(serializer.render(description)),
+      requestId,
+    };
+  }
+
+  return { check, refund, combine, refusal, store, serializer };
+}
+
+function pickRefusalFields(decision: Decision): Partial<Decision> {
+  const { allowed, status, reason, scope, code, message, retryAfter } = decision;
+  return { allowed, status, reason, scope, code, message, retryAfter };
+}
+
+/** Closer to refusing: fewer units left; on a tie, the one that takes longer to come back. */
+function closer(a: PolicyState, b: PolicyState): boolean {
+  return a.remaining < b.remaining || (a.remaining === b.remaining && a.resetAt > b.resetAt);
+}
+
+/** `Rate limit exceeded for ip: 100 requests per 1 minute.` The default refusal text. */
+function rateMessage(message: string | undefined, reported: PolicyState): string {
+  if (message !== undefined) return message;
+  const per = reported.kind === 'window' ? describeDuration(reported.windowMs) : 'burst';
+  return `Rate limit exceeded for ${reported.scope}: ${reported.limit} requests per ${per}`;
+}
+
+async function resolveTier<Raw>(scope: CompiledScope<Raw>, req: RequestInfo<Raw>): Promise<CompiledTier> {
+  const name = await scope.tierOf!(req);
+  const tier = scope.tiers!.get(name);
+  if (tier === undefined) {
+    throw new TollgateError(
+      'ERR_TOLLGATE_UNKNOWN_TIER',
+      `The tier resolver of scope "${scope.name}" returned ${JSON.stringify(name)}, which is not one of its tiers (${[...scope.tiers!.keys()].join(', ')})`,
+    );
+  }
+  return tier;
+}
+
+/** A cost, or `undefined` when it is not a non-negative safe integer: the request is then a 400. */
+async function resolveCost<Raw>(
+  cost: CostOption<Raw> | undefined,
+  req: RequestInfo<Raw>,
+): Promise<number | undefined> {
+  if (cost === undefined) return 1;
+  const value = typeof cost === 'number' ? cost : await cost(req);
+  return Number.isSafeInteger(value) && value >= 0 ? value : undefined;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Construction: everything below runs once per middleware.
+
+function compileScopes<Raw>(options: readonly ScopeOptions<Raw>[], prefix: string): CompiledScope<Raw>[] {
+  const names = new Set<string>();
+  return options.map((scope, index) => {
+    const path = `scopes[${index}]`;
+    if (names.has(scope.name))
+      conflict(`${path}.name`, `${path}.name "${scope.name}" is used by another scope`);
+    names.add(scope.name);
+    if (scope.tiers !== undefined) {
+      if (scope.limits !== undefined || scope.burst !== undefined || scope.headerLimit !== undefined)
+        conflict(
+          `${path}.tiers`,
+          `${path} has tiers, so its limits, burst and headerLimit belong inside each tier`,
+        );
+      if (scope.tier === undefined)
+        conflict(`${path}.tier`, `${path}.tier is required with tiers: a function naming the tier`);
+    } else {
+      if (scope.limits === undefined)
+        conflict(`${path}.limits`, `${path}.limits is required (or tiers with a tier resolver)`);
+      if (scope.tier !== undefined) conflict(`${path}.tier`, `${path}.tier needs tiers to choose from`);
+    }
+    if (scope.ipv6Subnet !== undefined && scope.key !== 'ip')
+      conflict(`${path}.ipv6Subnet`, `${path}.ipv6Subnet applies only to key 'ip'`);
+    if (scope.apiKeyHeader !== undefined && scope.key !== 'apiKey')
+      conflict(`${path}.apiKeyHeader`, `${path}.apiKeyHeader applies only to key 'apiKey'`);
+
+    const tiers =
+      scope.tiers === undefined
+        ? undefined
+        : new Map(
+            Object.entries(scope.tiers).map(([name, tier]) => [
+              name,
+              tier === 'unlimited'
+                ? { name, unlimited: true, limits: [] }
+                : compileTier(scope.name, name, tier, `${path}.tiers.${name}`),
+            ]),
+          );
+    return {
+      name: scope.name,
+      code: scope.code,
+      message: scope.message,
+      keyPrefix: `${prefix}:${scope.name}:`,
+      keyOf: compileKeySource(scope.key, {
+        ipv6Subnet: scope.ipv6Subnet ?? 56,
+        apiKeyHeader: scope.apiKeyHeader ?? 'x-api-key',
+      }),
+      only: tiers === undefined ? compileTier(scope.name, undefined, scope as TierOptions, path) : undefined,
+      tiers,
+      tierOf: scope.tier,
+      cost: scope.cost,
+      onMissing: scope.onMissing ?? (scope.key === 'apiKey' ? 'refuse' : 'skip'),
+      missingStatus: scope.missingStatus ?? 401,
+    };
+  });
+}
+
+function compileTier(
+  scopeName: string,
+  tierName: string | undefined,
+  tier: TierOptions,
+  path: string,
+): CompiledTier {
+  const windows = tier.limits.map((limit: LimitOptions, index) => {
+    const windowMs = parseDuration(limit.window);
+    const at = `${path}.limits[${index}]`;
+    if (windowMs > MAX_WINDOW_MS)
+      conflict(
+        `${at}.window`,
+        `${at}.window must fit in a timer: at most ${MAX_WINDOW_MS} ms (about 24.8 days)`,
+      );
+    if (windowMs % 1000 !== 0 && windowMs > 1000)
+      conflict(
+        `${at}.window`,
+        `${at}.window must be whole seconds when longer than 1s, so that headers can state it exactly`,
+      );
+    return { name: limit.name ?? nameDuration(windowMs), windowMs, max: limit.max, at };
+  });
+  const byLength = [...windows].sort((a, b) => a.windowMs - b.windowMs);
+  for (let i = 1; i < byLength.length; i++) {
+    const shorter = byLength[i - 1]!;
+    const longer = byLength[i]!;
+    if (longer.windowMs === shorter.windowMs)
+      conflict(`${longer.at}.window`, `${longer.at}.window repeats the window of ${shorter.at}`);
+    if (longer.max < shorter.max)
+      conflict(
+        `${longer.at}.max`,
+        `${longer.at}.max (${longer.max}) may not be lower than the shorter window's max at ${shorter.at}.max (${shorter.max})`,
+      );
+  }
+  const names = new Set<string>();
+  for (const window of windows) {
+    if (names.has(window.name) || window.name === 'burst')
+      conflict(`${window.at}.name`, `${window.at}.name "${window.name}" is not unique within the scope`);
+    names.add(window.name);
+  }
+  if (
+    tier.headerLimit !== undefined &&
+    !names.has(tier.headerLimit) &&
+    !(tier.headerLimit === 'burst' && tier.burst)
+  )
+    conflict(
+      `${path}.headerLimit`,
+      `${path}.headerLimit "${tier.headerLimit}" names none of the scope's limits`,
+    );
+
+  const limits: CompiledLimit[] = windows.map((window) => {
+    const id = `${scopeName}_${window.name}`;
+    return {
+      id,
+      name: window.name,
+      kind: 'window',
+      max: window.max,
+      windowMs: window.windowMs,
+      intervalMs: 0,
+      keySuffix: `:${window.windowMs}`,
+      policy: policyItem(id, window.max, window.windowMs),
+      pinned: tier.headerLimit === window.name,
+    };
+  });
+  if (tier.burst !== undefined) {
+    // Refilled at the per-minute rate, or the shortest window's rate when there is no minute limit.
+    const rate = windows.find((w) => w.windowMs === 60_000) ?? byLength[0]!;
+    if (tier.burst > rate.max)
+      conflict(
+        `${path}.burst`,
+        `${path}.burst (${tier.burst}) may not exceed ${rate.at}.max (${rate.max}), which refills it`,
+      );
+    const id = `${scopeName}_burst`;
+    const intervalMs = rate.windowMs / rate.max;
+    limits.push({
+      id,
+      name: 'burst',
+      kind: 'bucket',
+      max: tier.burst,
+      windowMs: 0,
+      intervalMs,
+      keySuffix: ':burst',
+      policy: policyItem(id, tier.burst, tier.burst * intervalMs),
+      pinned: tier.headerLimit === 'burst',
+    });
+  }
+  return { name: tierName, unlimited: false, limits };
+}
+
+/**
+ * `"ip_minute";q=100;w=60`: an RFC 9651 String item with Integer parameters, as
+ * draft-ietf-httpapi-ratelimit-headers-11 §4 defines. `w` is whole seconds, at least 1;
+ * a bucket's `w` is the time it takes to refill from empty.
+ */
+function policyItem(id: string, quota: number, windowMs: number): string {
+  return `"${id}";q=${quota};w=${Math.max(1, Math.ceil(windowMs / 1000))}`;
+}
+
+function conflict(path: string, message: string): never {
+  throw new TollgateConfigError('ERR_TOLLGATE_CONFLICTING_OPTIONS', path, message);
+}
+
+function compileAllowListOption(
+  entries: readonly string[] | undefined,
+): ((ip: string | undefined) => boolean) | undefined {
+  if (entries === undefined || entries.length === 0) return undefined;
+  entries.forEach((entry, index) => {
+    if (!isAddressOrRange(entry))
+      throw new TollgateConfigError(
+        'ERR_TOLLGATE_INVALID_OPTION',
+        `allowList[${index}]`,
+        `tollgate options: allowList[${index}] must be an IP address or CIDR range, got ${JSON.stringify(entry)}`,
+      );
+  });
+  return compileAllowList(entries);
+}
+
+type CompiledFailure =
+  | { kind: 'open' | 'closed' }
+  | {
+      kind: 'insurance';
+      store: MemoryStore;
+      shrink: (counter: CounterSpec) => CounterSpec;
+      shrinkMax: (max: number) => number;
+    };
+
+function compileFailurePolicy(policy: StoreFailurePolicy, now: () => number): CompiledFailure {
+  if (policy === 'open' || policy === 'closed') return { kind: policy };
+  const { divisor } = policy.insurance;
+  // Rounded down, but never to zero: each of `divisor` instances admits its share, so the
+  // fleet as a whole stays at or under the configured limit.
+  const shrinkMax = (max: number) => Math.max(1, Math.floor(max / divisor));
+  return {
+    kind: 'insurance',
+    store: new MemoryStore({ now }),
+    shrinkMax,
+    shrink: (counter) =>
+      counter.kind === 'window'
+        ? { ...counter, limit: shrinkMax(counter.limit) }
+        : { ...counter, capacity: shrinkMax(counter.capacity), intervalMs: counter.intervalMs * divisor },
+  };
+}

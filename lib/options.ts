@@ -1,0 +1,323 @@
+import type { JsonSchema } from './config-validation.js';
+import type { Decision } from './decision.js';
+import { DURATION_PATTERN } from './duration.js';
+import type { RequestInfo } from './request.js';
+import type { Serializer } from './serializers/index.js';
+import type { Store } from './store.js';
+
+type MaybePromise<T> = T | Promise<T>;
+
+/** Where a scope's key comes from. */
+export type KeySource<Raw = unknown> =
+  /** The client address as the framework resolves it (Express `trust proxy`, Koa `app.proxy`). */
+  | 'ip'
+  /** `Authorization: Bearer <key>`, else the header named by `apiKeyHeader`. Always hashed. */
+  | 'apiKey'
+  | { header: string }
+  /** A route parameter, e.g. `{ param: 'bankId' }` for `/v1/banks/:bankId/transactions`. */
+  | { param: string }
+  /** A top-level field of the parsed JSON body, e.g. `{ body: 'source_account' }`. */
+  | { body: string }
+  | { query: string }
+  | KeyFunction<Raw>;
+
+/** Returns the scope's key for a request, or `undefined` when the request has none. */
+export type KeyFunction<Raw = unknown> = (
+  req: RequestInfo<Raw>,
+) => MaybePromise<string | number | undefined | null>;
+
+/** The units a request takes: a non-negative safe integer. */
+export type CostOption<Raw = unknown> = number | ((req: RequestInfo<Raw>) => MaybePromise<number>);
+
+export interface LimitOptions {
+  /** Units admitted per window: a positive integer. */
+  max: number;
+  /** The window: ms, or `'1s'`, `'1m'`, `'1h'`, `'1d'`, `'15m'`. Windows are aligned to the clock (UTC). */
+  window: number | string;
+  /**
+   * Names the limit in `X-RateLimit-Reason` (`<scope>_<name>`) and in `RateLimit-Policy`.
+   * Defaults to the window's name: `second`, `minute`, `hour`, `day`, else e.g. `5m`.
+   */
+  name?: string;
+}
+
+export interface TierOptions {
+  /** The windows of this tier, all enforced together. */
+  limits: LimitOptions[];
+  /**
+   * A burst allowance: a token bucket of this capacity, refilled at the per-minute limit's
+   * rate (or the shortest window's rate when there is no minute limit). At most `burst` units
+   * arrive at once; the windows still cap the totals. Reported as the `burst` limit.
+   */
+  burst?: number;
+  /**
+   * The limit, by name, whose figures the single-value headers (`RateLimit-Limit`, …) report
+   * when this scope binds, e.g. `'minute'` to advertise 1000/min although the burst is 100.
+   * Defaults to the limit closest to refusing.
+   */
+  headerLimit?: string;
+}
+
+export interface ScopeOptions<Raw = unknown> extends Partial<TierOptions> {
+  /**
+   * The scope's name, used in store keys, in `X-RateLimit-Reason` (`ip_minute`) and in
+   * decisions. Letters, digits, `_`, `.` and `-`, starting with a letter.
+   */
+  name: string;
+  key: KeySource<Raw>;
+  /** The scope's error code (string or number) for bodies and hooks, e.g. `1454` or `'RATE_LIMIT_EXCEEDED'`. */
+  code?: string | number;
+  /** Human text for this scope's refusals, e.g. `'Rate limit exceeded for payment partner'`. */
+  message?: string;
+  /** Named limit sets; `tier` picks one per request. `'unlimited'` counts nothing. */
+  tiers?: Record<string, TierOptions | 'unlimited'>;
+  /** Picks the tier for a request (sync or async). Required with `tiers`. */
+  tier?: (req: RequestInfo<Raw>) => MaybePromise<string>;
+  /** Units the request takes from this scope. Defaults to the middleware's `cost`, else 1. */
+  cost?: CostOption<Raw>;
+  /**
+   * What happens to a request that has no key for this scope (no API key, no partner header):
+   * `'skip'` leaves the scope out; `'refuse'` answers `missingStatus`. Defaults to `'skip'`,
+   * except for `apiKey` scopes, which default to `'refuse'`.
+   */
+  onMissing?: 'skip' | 'refuse';
+  /** Status of an `onMissing: 'refuse'` answer. Defaults to `401`. */
+  missingStatus?: number;
+  /** `ip` scopes: IPv6 addresses share a counter per subnet of this many bits. Defaults to `56`. */
+  ipv6Subnet?: number;
+  /** `apiKey` scopes: the header read when there is no `Authorization: Bearer`. Defaults to `x-api-key`. */
+  apiKeyHeader?: string;
+}
+
+export type HeaderDialect = 'x-ratelimit' | 'ratelimit' | 'ietf';
+
+/** What happens when the store cannot answer (Redis down, timed out). */
+export type StoreFailurePolicy =
+  /** Admit the request; hooks see `reason: 'store_unavailable'`. */
+  | 'open'
+  /** Refuse with 503 and the schema's server-error body. */
+  | 'closed'
+  /** Enforce an in-process limit meanwhile: each limit divided by `divisor` (the number of instances). */
+  | { insurance: { divisor: number } };
+
+export interface TollgateOptions<Raw = unknown> {
+  /** The scopes every request is counted against, checked together in one store call. */
+  scopes: ScopeOptions<Raw>[];
+  /** Where counters live. Defaults to a new `MemoryStore` using `now`. */
+  store?: Store;
+  /** Prefix of every store key. Defaults to `'tg'`. */
+  prefix?: string;
+  /** Header dialects to send; several may be on at once; `false` for none. Defaults to `['ietf']`. */
+  headers?: HeaderDialect | HeaderDialect[] | false;
+  /** `X-RateLimit-Reset` as Unix seconds or ISO-8601 UTC. Defaults to `'unix'`. */
+  resetFormat?: 'unix' | 'iso';
+  /** Sends `X-RateLimit-Reason` on refusals. Defaults to `true`. */
+  reasonHeader?: boolean;
+  /** Units every request takes unless a scope says otherwise. Defaults to `1`. */
+  cost?: CostOption<Raw>;
+  /** Requests for which this returns true are not counted and get no headers. */
+  skip?: (req: RequestInfo<Raw>) => MaybePromise<boolean>;
+  /** Client addresses and CIDR ranges that are never counted, e.g. `['10.0.0.0/8', '::1']`. */
+  allowList?: string[];
+  /** Dry run: count and report as usual, but never refuse. */
+  shadow?: boolean;
+  /** Called with every decision (admitted or not). Exceptions it throws are ignored. */
+  onDecision?: (decision: Decision, req: RequestInfo<Raw>) => void;
+  /** Called with every refusal. Exceptions it throws are ignored. */
+  onRefusal?: (decision: Decision, req: RequestInfo<Raw>) => void;
+  /** See `StoreFailurePolicy`. Defaults to `'open'`. */
+  onStoreError?: StoreFailurePolicy;
+  /** Renders refusal bodies. Defaults to the `problem` (RFC 9457) serializer. */
+  serializer?: Serializer;
+  /** The clock, ms since epoch. Defaults to `Date.now`. */
+  now?: () => number;
+}
+
+// ---------------------------------------------------------------------------------------------
+// JSON Schemas, kept beside the types they check. `expected` finishes "<path> must be …".
+
+const NAME_PATTERN = '^[A-Za-z][A-Za-z0-9_.-]{0,63}$';
+const NAME_WORDS = 'a name of letters, digits, "_", "." and "-" starting with a letter (at most 64)';
+const HEADER_PATTERN = "^[!#$%&'*+.^_`|~0-9A-Za-z-]{1,128}$";
+const FIELD_PATTERN = '^[^\\u0000-\\u001f]{1,128}$';
+
+const positiveInteger = {
+  type: 'integer',
+  minimum: 1,
+  maximum: Number.MAX_SAFE_INTEGER,
+  expected: 'a positive integer',
+};
+const costSchema = {
+  anyOf: [{ type: 'integer', minimum: 0, maximum: Number.MAX_SAFE_INTEGER }, { typeofFunction: true }],
+  expected: 'a non-negative integer or a function of the request',
+};
+
+const limitSchema = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['max', 'window'],
+  properties: {
+    max: positiveInteger,
+    window: {
+      anyOf: [
+        { type: 'integer', minimum: 1 },
+        { type: 'string', pattern: DURATION_PATTERN },
+      ],
+      expected: "a duration: ms as a positive integer, or a string such as '1s', '1m', '1h', '1d'",
+    },
+    name: { type: 'string', pattern: NAME_PATTERN, expected: NAME_WORDS },
+  },
+};
+
+const tierProperties = {
+  limits: {
+    type: 'array',
+    minItems: 1,
+    maxItems: 16,
+    items: limitSchema,
+    expected: 'a list of 1 to 16 limits',
+  },
+  burst: positiveInteger,
+  headerLimit: { type: 'string', pattern: NAME_PATTERN, expected: 'the name of one of the limits' },
+};
+
+const tierSchema = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['limits'],
+  properties: tierProperties,
+};
+
+const keySchema = {
+  anyOf: [
+    { enum: ['ip', 'apiKey'] },
+    {
+      type: 'object',
+      additionalProperties: false,
+      required: ['header'],
+      properties: { header: { type: 'string', pattern: HEADER_PATTERN } },
+    },
+    {
+      type: 'object',
+      additionalProperties: false,
+      required: ['param'],
+      properties: { param: { type: 'string', pattern: FIELD_PATTERN } },
+    },
+    {
+      type: 'object',
+      additionalProperties: false,
+      required: ['body'],
+      properties: { body: { type: 'string', pattern: FIELD_PATTERN } },
+    },
+    {
+      type: 'object',
+      additionalProperties: false,
+      required: ['query'],
+      properties: { query: { type: 'string', pattern: FIELD_PATTERN } },
+    },
+    { typeofFunction: true },
+  ],
+  expected: "'ip', 'apiKey', { header }, { param }, { body }, { query } or a key function",
+};
+
+export const scopeOptionsSchema = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['name', 'key'],
+  properties: {
+    ...tierProperties,
+    name: { type: 'string', pattern: NAME_PATTERN, expected: NAME_WORDS },
+    key: keySchema,
+    code: {
+      anyOf: [
+        { type: 'string', minLength: 1, maxLength: 128 },
+        { type: 'integer', minimum: 0, maximum: Number.MAX_SAFE_INTEGER },
+      ],
+      expected: 'a string or a non-negative integer',
+    },
+    message: { type: 'string', minLength: 1, maxLength: 1024, expected: 'a string of 1 to 1024 characters' },
+    tiers: {
+      type: 'object',
+      minProperties: 1,
+      propertyNames: { pattern: NAME_PATTERN },
+      additionalProperties: {
+        anyOf: [{ const: 'unlimited' }, tierSchema],
+        expected: "'unlimited' or a tier ({ limits, burst?, headerLimit? })",
+      },
+      expected: 'an object of named tiers',
+    },
+    tier: { typeofFunction: true, expected: 'a function returning a tier name' },
+    cost: costSchema,
+    onMissing: { enum: ['skip', 'refuse'], expected: "'skip' or 'refuse'" },
+    missingStatus: {
+      type: 'integer',
+      minimum: 400,
+      maximum: 599,
+      expected: 'an HTTP error status (400-599)',
+    },
+    ipv6Subnet: { type: 'integer', minimum: 1, maximum: 128, expected: 'a prefix length from 1 to 128' },
+    apiKeyHeader: { type: 'string', pattern: HEADER_PATTERN, expected: 'a header name' },
+  },
+} satisfies JsonSchema;
+
+const dialectSchema = { enum: ['x-ratelimit', 'ratelimit', 'ietf'] };
+
+export const tollgateOptionsSchema = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['scopes'],
+  properties: {
+    scopes: {
+      type: 'array',
+      minItems: 1,
+      maxItems: 32,
+      items: scopeOptionsSchema,
+      expected: 'a list of 1 to 32 scopes',
+    },
+    store: {
+      methods: ['consume', 'peek', 'refund', 'reset'],
+      expected: 'a Store (consume, peek, refund, reset)',
+    },
+    prefix: {
+      type: 'string',
+      pattern: '^[A-Za-z0-9_.:-]{1,64}$',
+      expected: 'a key prefix of 1 to 64 characters',
+    },
+    headers: {
+      anyOf: [dialectSchema, { type: 'array', items: dialectSchema, uniqueItems: true }, { const: false }],
+      expected: "'x-ratelimit', 'ratelimit', 'ietf', a list of them, or false",
+    },
+    resetFormat: { enum: ['unix', 'iso'], expected: "'unix' or 'iso'" },
+    reasonHeader: { type: 'boolean', expected: 'a boolean' },
+    cost: costSchema,
+    skip: { typeofFunction: true, expected: 'a function' },
+    allowList: { type: 'array', items: { type: 'string' }, expected: 'a list of addresses and CIDR ranges' },
+    shadow: { type: 'boolean', expected: 'a boolean' },
+    onDecision: { typeofFunction: true, expected: 'a function' },
+    onRefusal: { typeofFunction: true, expected: 'a function' },
+    onStoreError: {
+      anyOf: [
+        { enum: ['open', 'closed'] },
+        {
+          type: 'object',
+          additionalProperties: false,
+          required: ['insurance'],
+          properties: {
+            insurance: {
+              type: 'object',
+              additionalProperties: false,
+              required: ['divisor'],
+              properties: { divisor: positiveInteger },
+            },
+          },
+        },
+      ],
+      expected: "'open', 'closed' or { insurance: { divisor } }",
+    },
+    serializer: {
+      methods: ['render'],
+      expected: 'a serializer: a preset such as serializers.problem, or defineSerializer(fn)',
+    },
+    now: { typeofFunction: true, expected: 'a function returning ms since epoch' },
+  },
+} satisfies JsonSchema;

@@ -1,0 +1,95 @@
+/**
+ * The contract between tollgate's core and a counter store.
+ *
+ * A store keeps two kinds of counter:
+ *
+ * - **window** counters: fixed windows aligned to the Unix epoch. A `windowMs` of 60 000 is
+ *   the wall-clock minute, 3 600 000 the hour, 86 400 000 the UTC day. Because every key of
+ *   one window length starts and ends together, the store can derive the window from its
+ *   own clock and no key outlives its window.
+ * - **bucket** counters: token buckets kept as a GCRA "theoretical arrival time", so one
+ *   number per key. A bucket of `capacity` regains one unit every `intervalMs`.
+ *
+ * The core hands the store every counter one request touches, in one call. Writing a store:
+ *
+ * 1. `consume` is all-or-nothing: either every counter admits its `cost` and all of them are
+ *    charged, or none is charged. Nothing may interleave between the check and the charge
+ *    (a synchronous pass in one process, a Lua script in Redis).
+ * 2. Time is the store's own (`now()` injected in memory, `TIME` in Redis); it is returned in
+ *    `ConsumeResult.now` so that the core computes `Retry-After` against the same clock.
+ * 3. `retryAt` must never be earlier than the moment the counter would admit the cost.
+ * 4. A store never throws for a refusal. It throws (rejects) an `Error` only when it cannot
+ *    answer; the core then applies the configured failure policy.
+ */
+export type CounterSpec = WindowCounterSpec | BucketCounterSpec;
+
+export interface WindowCounterSpec {
+  readonly kind: 'window';
+  /** The counter's key without its window suffix: the store appends the window's start. */
+  readonly key: string;
+  /** Window length in ms; windows are aligned to the Unix epoch (UTC). */
+  readonly windowMs: number;
+  /** Units the window admits in all. */
+  readonly limit: number;
+  /** Units this call takes: a non-negative safe integer. */
+  readonly cost: number;
+}
+
+export interface BucketCounterSpec {
+  readonly kind: 'bucket';
+  readonly key: string;
+  /** Units the bucket holds when full: the most that can arrive at once. */
+  readonly capacity: number;
+  /** Milliseconds to regain one unit (may be fractional: 60 000 / 7 for 7 a minute). */
+  readonly intervalMs: number;
+  readonly cost: number;
+}
+
+export interface CounterState {
+  /** Whether this counter, taken alone, admits the cost. */
+  readonly allowed: boolean;
+  /** Units left after the call (after the charge when the request was admitted). */
+  readonly remaining: number;
+  /** When the counter is back to its full limit: the window's end, or the bucket full. ms since epoch. */
+  readonly resetAt: number;
+  /** Earliest moment this counter would admit the cost; equals `now` when it does. */
+  readonly retryAt: number;
+  /** The start of the window that was read or charged (window counters), to aim a refund. */
+  readonly windowStart?: number;
+}
+
+export interface ConsumeResult {
+  /** True when every counter admitted its cost and all were charged. */
+  readonly admitted: boolean;
+  /** The store's clock at the moment of the decision, ms since epoch. */
+  readonly now: number;
+  /** One state per counter, in the order given. */
+  readonly counters: readonly CounterState[];
+}
+
+/** Gives units back to a counter that was charged, e.g. when a handler fails. */
+export type RefundSpec =
+  | (WindowCounterSpec & { readonly windowStart: number })
+  | (BucketCounterSpec & { readonly windowStart?: undefined });
+
+export type MaybePromise<T> = T | Promise<T>;
+
+export interface Store {
+  /**
+   * Checks every counter and charges each its cost only if all of them admit it.
+   * A refused call charges nothing.
+   */
+  consume(counters: readonly CounterSpec[]): MaybePromise<ConsumeResult>;
+  /** Reads the counters as `consume` would, without charging anything. */
+  peek(counters: readonly CounterSpec[]): MaybePromise<ConsumeResult>;
+  /**
+   * Gives each counter back `cost` units of the window it was charged in. A refund never takes
+   * a counter below zero, and a refund aimed at a window that has already ended does nothing:
+   * that counter has reset in the meantime.
+   */
+  refund(refunds: readonly RefundSpec[]): MaybePromise<void>;
+  /** Forgets the counters' current state (the current window, or the bucket). */
+  reset(counters: readonly CounterSpec[]): MaybePromise<void>;
+  /** Releases timers and connections the store owns. */
+  close?(): MaybePromise<void>;
+}

@@ -1,0 +1,260 @@
+import type { JsonSchema } from '../config-validation.js';
+import { validateOptions } from '../config-validation.js';
+import type {
+  BucketCounterSpec,
+  ConsumeResult,
+  CounterSpec,
+  CounterState,
+  RefundSpec,
+  Store,
+  WindowCounterSpec,
+} from '../store.js';
+
+export interface MemoryStoreOptions {
+  /**
+   * The most counters the store keeps at once. Past it, a counter the store has never seen
+   * shares one overflow counter with every other newcomer of the same limit, so a flood of
+   * random keys gets one client's allowance in all, and no counter already held is evicted.
+   * Defaults to `1_000_000` (about 100 MB of heap at worst).
+   */
+  maxKeys?: number;
+  /** The clock, ms since epoch. Defaults to `Date.now`. */
+  now?: () => number;
+}
+
+export const memoryStoreOptionsSchema: JsonSchema = {
+  type: 'object',
+  additionalProperties: false,
+  properties: {
+    maxKeys: {
+      type: 'integer',
+      minimum: 1,
+      maximum: Number.MAX_SAFE_INTEGER,
+      expected: 'a positive integer',
+    },
+    now: { typeofFunction: true, expected: 'a function returning ms since epoch' },
+  },
+};
+
+/** Tolerance for bucket arithmetic in doubles: 1 µs, far below any refill interval. */
+const EPSILON_MS = 1e-3;
+const OVERFLOW_PREFIX = '\u0000overflow';
+
+interface WindowGeneration {
+  start: number;
+  counts: Map<string, number>;
+}
+
+/**
+ * The in-process store. Every operation is synchronous, so a `consume` is atomic within the
+ * process without locks.
+ *
+ * Window counters of one length live in one map that is dropped whole when the window ends,
+ * so expired windows cost nothing to reclaim. A bucket is one number (its theoretical
+ * arrival time); a bucket that has refilled is equivalent to no entry and is swept.
+ */
+export class MemoryStore implements Store {
+  readonly maxKeys: number;
+  private readonly now: () => number;
+  private readonly windows = new Map<number, WindowGeneration>();
+  private readonly buckets = new Map<string, number>();
+  private windowKeyCount = 0;
+  private lastBucketSweep = 0;
+
+  constructor(options: MemoryStoreOptions = {}) {
+    validateOptions(memoryStoreOptionsSchema, options, 'MemoryStore options');
+    this.maxKeys = options.maxKeys ?? 1_000_000;
+    this.now = options.now ?? Date.now;
+  }
+
+  /** Counters currently held, overflow counters included. */
+  get size(): number {
+    this.rollWindows(this.now());
+    return this.windowKeyCount + this.buckets.size;
+  }
+
+  consume(counters: readonly CounterSpec[]): ConsumeResult {
+    return this.decide(counters, true);
+  }
+
+  peek(counters: readonly CounterSpec[]): ConsumeResult {
+    return this.decide(counters, false);
+  }
+
+  refund(refunds: readonly RefundSpec[]): void {
+    const now = this.now();
+    for (const refund of refunds) {
+      if (refund.cost <= 0) continue;
+      if (refund.kind === 'window') {
+        const generation = this.generation(refund.windowMs, now);
+        if (generation.start !== refund.windowStart) continue;
+        const used = generation.counts.get(refund.key);
+        if (used === undefined) continue;
+        const left = used - refund.cost;
+        if (left > 0) generation.counts.set(refund.key, left);
+        else {
+          generation.counts.delete(refund.key);
+          this.windowKeyCount--;
+        }
+      } else {
+        const tat = this.buckets.get(refund.key);
+        if (tat === undefined) continue;
+        const back = tat - refund.cost * refund.intervalMs;
+        if (back > now) this.buckets.set(refund.key, back);
+        else this.buckets.delete(refund.key);
+      }
+    }
+  }
+
+  reset(counters: readonly CounterSpec[]): void {
+    const now = this.now();
+    for (const counter of counters) {
+      if (counter.kind === 'window') {
+        if (this.generation(counter.windowMs, now).counts.delete(counter.key)) this.windowKeyCount--;
+      } else this.buckets.delete(counter.key);
+    }
+  }
+
+  /** Drops every refilled bucket and every ended window. Runs by itself under key pressure. */
+  sweep(): void {
+    const now = this.now();
+    this.rollWindows(now);
+    for (const [key, tat] of this.buckets) if (tat <= now) this.buckets.delete(key);
+    this.lastBucketSweep = now;
+  }
+
+  close(): void {
+    this.windows.clear();
+    this.buckets.clear();
+    this.windowKeyCount = 0;
+  }
+
+  private decide(counters: readonly CounterSpec[], charge: boolean): ConsumeResult {
+    const now = this.now();
+    const count = counters.length;
+    const keys: string[] = new Array(count);
+    const before: number[] = new Array(count);
+    let admitted = true;
+
+    for (let i = 0; i < count; i++) {
+      const counter = counters[i]!;
+      const key = this.admitKey(counter, now, charge);
+      keys[i] = key;
+      if (counter.kind === 'window') {
+        const used = this.generation(counter.windowMs, now).counts.get(key) ?? 0;
+        before[i] = used;
+        if (used + counter.cost > counter.limit) admitted = false;
+      } else {
+        const tat = Math.max(this.buckets.get(key) ?? now, now);
+        before[i] = tat;
+        if (
+          tat + counter.cost * counter.intervalMs - counter.capacity * counter.intervalMs >
+          now + EPSILON_MS
+        )
+          admitted = false;
+      }
+    }
+
+    const states: CounterState[] = new Array(count);
+    for (let i = 0; i < count; i++) {
+      const counter = counters[i]!;
+      states[i] =
+        counter.kind === 'window'
+          ? this.settleWindow(counter, keys[i]!, before[i]!, admitted && charge, now)
+          : this.settleBucket(counter, keys[i]!, before[i]!, admitted && charge, now);
+    }
+    return { admitted, now, counters: states };
+  }
+
+  private settleWindow(
+    counter: WindowCounterSpec,
+    key: string,
+    used: number,
+    charge: boolean,
+    now: number,
+  ): CounterState {
+    const generation = this.generation(counter.windowMs, now);
+    const allowed = used + counter.cost <= counter.limit;
+    let after = used;
+    if (charge && counter.cost > 0) {
+      after = used + counter.cost;
+      if (used === 0 && !generation.counts.has(key)) this.windowKeyCount++;
+      generation.counts.set(key, after);
+    }
+    const resetAt = generation.start + counter.windowMs;
+    return {
+      allowed,
+      remaining: Math.max(0, counter.limit - after),
+      resetAt,
+      // A cost above the whole limit never fits: the next window is still the earliest try.
+      retryAt: allowed ? now : resetAt,
+      windowStart: generation.start,
+    };
+  }
+
+  private settleBucket(
+    counter: BucketCounterSpec,
+    key: string,
+    tat: number,
+    charge: boolean,
+    now: number,
+  ): CounterState {
+    const { capacity, intervalMs, cost } = counter;
+    const earliest = tat + cost * intervalMs - capacity * intervalMs;
+    const allowed = earliest <= now + EPSILON_MS;
+    let after = tat;
+    if (charge && cost > 0) {
+      after = tat + cost * intervalMs;
+      this.buckets.set(key, after);
+    }
+    const remaining = Math.min(
+      capacity,
+      Math.max(0, Math.floor((now + capacity * intervalMs - after) / intervalMs + 1e-9)),
+    );
+    return {
+      allowed,
+      remaining,
+      resetAt: Math.max(now, after),
+      retryAt: allowed ? now : Math.ceil(earliest),
+    };
+  }
+
+  /**
+   * The key a counter is kept under: its own, or, when the store is full and the key is new,
+   * the overflow key shared by every newcomer with the same limit.
+   */
+  private admitKey(counter: CounterSpec, now: number, charge: boolean): string {
+    const held =
+      counter.kind === 'window'
+        ? this.generation(counter.windowMs, now).counts.has(counter.key)
+        : this.buckets.has(counter.key);
+    if (held || !charge || this.windowKeyCount + this.buckets.size < this.maxKeys) return counter.key;
+    // Sweeping is O(n); do it at most once per second of store time under sustained pressure.
+    if (now - this.lastBucketSweep >= 1000) {
+      this.sweep();
+      if (this.windowKeyCount + this.buckets.size < this.maxKeys) return counter.key;
+    }
+    return counter.kind === 'window'
+      ? `${OVERFLOW_PREFIX}:w:${counter.windowMs}:${counter.limit}`
+      : `${OVERFLOW_PREFIX}:b:${counter.capacity}:${counter.intervalMs}`;
+  }
+
+  private generation(windowMs: number, now: number): WindowGeneration {
+    const start = now - (now % windowMs);
+    let generation = this.windows.get(windowMs);
+    if (generation === undefined) {
+      generation = { start, counts: new Map() };
+      this.windows.set(windowMs, generation);
+    } else if (start > generation.start) {
+      // Only forward: a clock that steps back must not open a fresh window and re-admit.
+      this.windowKeyCount -= generation.counts.size;
+      generation.start = start;
+      generation.counts = new Map();
+    }
+    return generation;
+  }
+
+  private rollWindows(now: number): void {
+    for (const windowMs of this.windows.keys()) this.generation(windowMs, now);
+  }
+}
