@@ -1,0 +1,150 @@
+import express5 from 'express';
+import type { Request } from 'express';
+import express4 from 'express4';
+import request from 'supertest';
+import { rateLimit } from '../lib/express.js';
+import { createLimiter } from '../lib/limiter.js';
+import { MemoryStore } from '../lib/stores/memory.js';
+import { manualClock } from './helpers/clock.js';
+
+const versions = [
+  ['express 5', express5],
+  ['express 4', express4 as unknown as typeof express5],
+] as const;
+
+describe.each(versions)('%s', (_name, express) => {
+  const perIp = (max: number) => ({ name: 'ip', key: 'ip' as const, limits: [{ max, window: '1m' }] });
+
+  test('app.use() limits every route and exposes the decision on req.rateLimit', async () => {
+    const clock = manualClock();
+    const app = express();
+    app.use(rateLimit({ now: clock.now, scopes: [perIp(2)] }));
+    app.get('/a', (req, res) => res.json({ remaining: req.rateLimit?.remaining, scope: req.rateLimit?.scope }));
+    app.get('/b', (_req, res) => res.send('b'));
+    expect((await request(app).get('/a')).body).toEqual({ remaining: 1, scope: 'ip' });
+    expect((await request(app).get('/b')).status).toBe(200);
+    const refused = await request(app).get('/a');
+    expect(refused.status).toBe(429);
+    expect(refused.headers['content-type']).toBe('application/problem+json; charset=utf-8');
+    expect(refused.headers['x-request-id']).toMatch(/^req_[0-9A-Z]{26}$/);
+    expect(refused.body).toMatchObject({ status: 429, reason: 'ip_minute', 'violated-policies': ['ip_minute'] });
+  });
+
+  test('a router limit covers only its routes', async () => {
+    const app = express();
+    const router = express.Router();
+    router.use(rateLimit({ scopes: [perIp(1)] }));
+    router.get('/x', (_req, res) => res.send('x'));
+    app.use('/v1', router);
+    app.get('/free', (_req, res) => res.send('free'));
+    expect((await request(app).get('/v1/x')).status).toBe(200);
+    expect((await request(app).get('/v1/x')).status).toBe(429);
+    expect((await request(app).get('/free')).status).toBe(200);
+  });
+
+  test('a single route limit reads route parameters', async () => {
+    const app = express();
+    app.get('/banks/:bankId/tx', rateLimit({ scopes: [{ name: 'bank', key: { param: 'bankId' }, code: 1455, limits: [{ max: 1, window: '1m' }] }] }), (_req, res) =>
+      res.send('tx'),
+    );
+    expect((await request(app).get('/banks/b1/tx')).status).toBe(200);
+    expect((await request(app).get('/banks/b1/tx')).status).toBe(429);
+    expect((await request(app).get('/banks/b2/tx')).status).toBe(200);
+  });
+
+  test('router and route limits stack; a refusal by the route gives back the router charge', async () => {
+    const clock = manualClock();
+    const store = new MemoryStore({ now: clock.now });
+    const app = express();
+    const router = express.Router();
+    router.use(rateLimit({ store, now: clock.now, headers: 'ietf', scopes: [{ name: 'global', key: 'ip', limits: [{ max: 10, window: '1m' }] }] }));
+    router.post('/generate', rateLimit({ store, now: clock.now, headers: 'ietf', scopes: [{ name: 'generate', key: 'ip', limits: [{ max: 2, window: '1m' }] }] }), (req, res) =>
+      res.json({ policies: req.rateLimit?.policies.map((p) => `${p.id}=${p.remaining}`) }),
+    );
+    router.get('/other', (req, res) => res.json({ remaining: req.rateLimit?.remaining }));
+    app.use(router);
+
+    const first = await request(app).post('/generate');
+    expect(first.body.policies).toEqual(['global_minute=9', 'generate_minute=1']);
+    // Both policies are advertised; the one closest to refusing is reported.
+    expect(first.headers['ratelimit-policy']).toBe('"global_minute";q=10;w=60, "generate_minute";q=2;w=60');
+    expect(first.headers.ratelimit).toBe('"generate_minute";r=1;t=60');
+    await request(app).post('/generate');
+    for (let i = 0; i < 5; i++) {
+      const refused = await request(app).post('/generate');
+      expect(refused.status).toBe(429);
+      expect(refused.headers['x-ratelimit-reason']).toBe('generate_minute');
+    }
+    // The five refusals took nothing from the global limit: 10 - 2 admitted - this one.
+    expect((await request(app).get('/other')).body).toEqual({ remaining: 7 });
+  });
+
+  test('with trust proxy set to a hop count, a spoofed X-Forwarded-For lands in one bucket', async () => {
+    const app = express();
+    app.set('trust proxy', 1);
+    app.use(rateLimit({ scopes: [perIp(3)] }));
+    app.get('/', (req, res) => res.json({ ip: req.ip }));
+    const statuses: number[] = [];
+    for (let i = 0; i < 10; i++) {
+      // The client forges the left entries; the proxy appends the address it saw (198.51.100.9).
+      const res = await request(app).get('/').set('X-Forwarded-For', `10.0.0.${i}, 172.16.${i}.1, 198.51.100.9`);
+      statuses.push(res.status);
+      if (res.status === 200) expect(res.body.ip).toBe('198.51.100.9');
+    }
+    expect(statuses.filter((s) => s === 200)).toHaveLength(3);
+  });
+
+  test('odd requests never crash: a huge key, odd headers, a forged body', async () => {
+    const app = express();
+    app.use(express.json());
+    app.use(
+      rateLimit({
+        scopes: [
+          { name: 'key', key: 'apiKey', onMissing: 'skip', limits: [{ max: 2, window: '1m' }] },
+          { name: 'payment', key: { body: 'source_account' }, limits: [{ max: 2, window: '1m' }] },
+        ],
+      }),
+    );
+    app.post('/', (_req, res) => res.send('ok'));
+    // Node answers 431 itself past 16 KB of headers, before any middleware; 12 KB gets through.
+    const huge = `Bearer ${'k'.repeat(12 * 1024)}`;
+    expect((await request(app).post('/').set('Authorization', huge)).status).toBe(200);
+    expect((await request(app).post('/').set('Authorization', huge)).status).toBe(200);
+    expect((await request(app).post('/').set('Authorization', huge)).status).toBe(429);
+    expect((await request(app).post('/').send({ source_account: { $gt: '' } })).status).toBe(200);
+    expect((await request(app).post('/').set('Authorization', 'Bearer a:b{c}').send({ source_account: 'x'.repeat(5000) })).status).toBe(200);
+    expect((await request(app).post('/').set('Authorization', 'Bearer \u00ff\u00fe')).status).toBe(200);
+  });
+
+  test('an unknown tier reaches the app error handler instead of hanging', async () => {
+    const app = express();
+    app.use(rateLimit({ scopes: [{ name: 'k', key: 'ip', tiers: { free: { limits: [{ max: 1, window: '1m' }] } }, tier: () => 'gold' }] }));
+    app.get('/', (_req, res) => res.send('ok'));
+    app.use((err: Error & { code?: string }, _req: Request, res: express5.Response, _next: express5.NextFunction) => {
+      res.status(500).json({ code: err.code });
+    });
+    const res = await request(app).get('/');
+    expect(res.status).toBe(500);
+    expect(res.body).toEqual({ code: 'ERR_TOLLGATE_UNKNOWN_TIER' });
+  });
+
+  test('a prebuilt limiter can be shared by two mounts, which then share counters', async () => {
+    const limiter = createLimiter<Request>({ scopes: [perIp(1)] });
+    const app = express();
+    app.get('/a', rateLimit(limiter), (_req, res) => res.send('a'));
+    app.get('/b', rateLimit(limiter), (_req, res) => res.send('b'));
+    expect((await request(app).get('/a')).status).toBe(200);
+    expect((await request(app).get('/b')).status).toBe(429);
+  });
+
+  test('shadow mode lets every request through with the decision on req', async () => {
+    const app = express();
+    app.use(rateLimit({ shadow: true, scopes: [perIp(1)] }));
+    app.get('/', (req, res) => res.json({ allowed: req.rateLimit?.allowed }));
+    await request(app).get('/');
+    const res = await request(app).get('/');
+    expect(res.status).toBe(200);
+    expect(res.body).toEqual({ allowed: false });
+    expect(res.headers['retry-after']).toBeUndefined();
+  });
+});
