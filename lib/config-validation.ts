@@ -38,14 +38,27 @@ export function validateOptions(schema: JsonSchema, options: unknown, what: stri
     compiled.set(schema, validate);
   }
   if (validate(options)) return;
-  // An anyOf reports each branch's failure and then its own; only the last one, on the anyOf
-  // node, carries the `expected` words that describe every accepted form.
-  const errors = validate.errors ?? [];
-  const error = errors.findLast((e) => e.keyword === 'anyOf') ?? errors[0];
+  const error = mostTelling(validate.errors ?? []);
   if (error === undefined)
     throw new TollgateConfigError('ERR_TOLLGATE_INVALID_OPTION', '', `${what} are invalid`);
   const { path, message } = describeError(error);
   throw new TollgateConfigError('ERR_TOLLGATE_INVALID_OPTION', path, `${what}: ${message}`);
+}
+
+/**
+ * An anyOf reports each branch's failure and then its own. A branch that failed deeper inside
+ * the value (a tier object with a bad `max`) was the form the user meant: report that. When
+ * every branch failed at the value itself, the anyOf's own `expected` words list every form.
+ */
+function mostTelling(errors: readonly ErrorObject[]): ErrorObject | undefined {
+  const anyOf = errors.findLast((e) => e.keyword === 'anyOf');
+  if (anyOf === undefined) return errors[0];
+  let deepest: ErrorObject | undefined;
+  for (const e of errors) {
+    if (e.instancePath.startsWith(`${anyOf.instancePath}/`) && (deepest === undefined || e.instancePath.length > deepest.instancePath.length))
+      deepest = e;
+  }
+  return deepest ?? anyOf;
 }
 
 /** `/scopes/1/limits/0/max` → `scopes[1].limits[0].max`. */

@@ -129,7 +129,10 @@ export function createLimiter<Raw = unknown>(options: TollgateOptions<Raw>): Lim
     // A hook that throws must not turn a decision into a 500: hooks are for logs and metrics.
     try {
       onDecision?.(decision, req);
-      if (!decision.allowed) onRefusal?.(decision, req);
+    } catch {}
+    if (decision.allowed) return;
+    try {
+      onRefusal?.(decision, req);
     } catch {}
   }
 
@@ -424,7 +427,7 @@ function compileScopes<Raw>(options: readonly ScopeOptions<Raw>[], prefix: strin
       if (scope.limits !== undefined || scope.burst !== undefined || scope.headerLimit !== undefined)
         conflict(
           `${path}.tiers`,
-          `${path} has tiers, so its limits, burst and headerLimit belong inside each tier`,
+          `${path}.tiers: a scope with tiers keeps its limits, burst and headerLimit inside each tier`,
         );
       if (scope.tier === undefined)
         conflict(`${path}.tier`, `${path}.tier is required with tiers: a function naming the tier`);

@@ -140,6 +140,7 @@ const NAME_PATTERN = '^[A-Za-z][A-Za-z0-9_.-]{0,63}$';
 const NAME_WORDS = 'a name of letters, digits, "_", "." and "-" starting with a letter (at most 64)';
 const HEADER_PATTERN = "^[!#$%&'*+.^_`|~0-9A-Za-z-]{1,128}$";
 const FIELD_PATTERN = '^[^\\u0000-\\u001f]{1,128}$';
+const FIELD_WORDS = 'a field name of 1 to 128 printable characters';
 
 const positiveInteger = {
   type: 'integer',
@@ -195,25 +196,25 @@ const keySchema = {
       type: 'object',
       additionalProperties: false,
       required: ['header'],
-      properties: { header: { type: 'string', pattern: HEADER_PATTERN } },
+      properties: { header: { type: 'string', pattern: HEADER_PATTERN, expected: 'a header name' } },
     },
     {
       type: 'object',
       additionalProperties: false,
       required: ['param'],
-      properties: { param: { type: 'string', pattern: FIELD_PATTERN } },
+      properties: { param: { type: 'string', pattern: FIELD_PATTERN, expected: FIELD_WORDS } },
     },
     {
       type: 'object',
       additionalProperties: false,
       required: ['body'],
-      properties: { body: { type: 'string', pattern: FIELD_PATTERN } },
+      properties: { body: { type: 'string', pattern: FIELD_PATTERN, expected: FIELD_WORDS } },
     },
     {
       type: 'object',
       additionalProperties: false,
       required: ['query'],
-      properties: { query: { type: 'string', pattern: FIELD_PATTERN } },
+      properties: { query: { type: 'string', pattern: FIELD_PATTERN, expected: FIELD_WORDS } },
     },
     { typeofFunction: true },
   ],
@@ -260,7 +261,7 @@ export const scopeOptionsSchema = {
   },
 } satisfies JsonSchema;
 
-const dialectSchema = { enum: ['x-ratelimit', 'ratelimit', 'ietf'] };
+const dialectSchema = { enum: ['x-ratelimit', 'ratelimit', 'ietf'], expected: "'x-ratelimit', 'ratelimit' or 'ietf'" };
 
 export const tollgateOptionsSchema = {
   type: 'object',
