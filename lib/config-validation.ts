@@ -9,7 +9,14 @@ import { TollgateConfigError } from './errors.js';
  */
 export type JsonSchema = Record<string, unknown>;
 
-const ajv = new Ajv({ allErrors: false, verbose: true, strict: true, allowUnionTypes: true });
+// strictRequired is off: the top-level anyOf requires properties declared beside it, not inside it.
+const ajv = new Ajv({
+  allErrors: false,
+  verbose: true,
+  strict: true,
+  strictRequired: false,
+  allowUnionTypes: true,
+});
 ajv.addKeyword({ keyword: 'expected', schemaType: 'string' });
 ajv.addKeyword({
   keyword: 'typeofFunction',
@@ -55,7 +62,10 @@ function mostTelling(errors: readonly ErrorObject[]): ErrorObject | undefined {
   if (anyOf === undefined) return errors[0];
   let deepest: ErrorObject | undefined;
   for (const e of errors) {
-    if (e.instancePath.startsWith(`${anyOf.instancePath}/`) && (deepest === undefined || e.instancePath.length > deepest.instancePath.length))
+    if (
+      e.instancePath.startsWith(`${anyOf.instancePath}/`) &&
+      (deepest === undefined || e.instancePath.length > deepest.instancePath.length)
+    )
       deepest = e;
   }
   return deepest ?? anyOf;

@@ -6,6 +6,8 @@ export interface PolicyState {
   /** The limit's name: `minute`, `hour`, `burst`, … */
   readonly name: string;
   readonly kind: 'window' | 'bucket';
+  /** What the limit counts: requests (or their weight), or the credits of a spending cap. */
+  readonly unit: 'requests' | 'credits';
   /** The tier the scope was counted in, when it has tiers. */
   readonly tier: string | undefined;
   /** Units the limit admits per window, or the bucket's capacity. */
@@ -31,6 +33,11 @@ export type DecisionReason =
   /** A scope with `onMissing: 'refuse'` found no key: `<scope>_missing`. */
   | `${string}_missing`
   | 'invalid_cost'
+  /** The spending cap refused: the request costs more than what remains of today's budget. */
+  | 'daily_spend_cap_exceeded'
+  /** The request costs more than the whole daily budget: it could never succeed. */
+  | 'cost_exceeds_cap'
+  | 'invalid_idempotency_key'
   | 'store_unavailable';
 
 /** What tollgate decided for one request; on `req.rateLimit` (Express) or `ctx.state.rateLimit` (Koa). */

@@ -2,9 +2,9 @@ import { validateOptions } from './config-validation.js';
 import type { Decision, PolicyState } from './decision.js';
 import { describeDuration, nameDuration, parseDuration } from './duration.js';
 import { TollgateConfigError, TollgateError } from './errors.js';
-import { formatHeaders, headerFormat } from './headers.js';
+import { formatHeaders, headerFormat, isoSeconds } from './headers.js';
 import { compileAllowList, isAddressOrRange } from './ip.js';
-import { compileKeySource } from './keys.js';
+import { compileKeySource, storeValue } from './keys.js';
 import {
   type CostOption,
   type LimitOptions,
@@ -17,6 +17,16 @@ import {
 import type { RequestInfo } from './request.js';
 import { requestIdOf } from './request-id.js';
 import { type ErrorDescription, problem, type Serializer } from './serializers/index.js';
+import {
+  type CompiledSpendCap,
+  carrySettlement,
+  compileSpendCap,
+  DAY_MS,
+  idempotencyKeyOf,
+  recordSettlement,
+  resolveBudget,
+  spendCounter,
+} from './spend-cap.js';
 import type { ConsumeResult, CounterSpec, RefundSpec, Store } from './store.js';
 import { MemoryStore } from './stores/memory.js';
 
@@ -80,6 +90,15 @@ export interface Refusal {
   readonly requestId: string;
 }
 
+/** A spending cap's state for one key, as `GET /billing/usage/requests` shows it. */
+export interface Usage {
+  readonly used: number;
+  readonly remaining: number;
+  readonly cap: number;
+  /** The next 00:00 UTC, ISO-8601. */
+  readonly resets_at: string;
+}
+
 export interface Limiter<Raw = unknown> {
   /**
    * Decides one request: resolves every scope's key, tier and cost, then checks and charges all
@@ -94,6 +113,15 @@ export interface Limiter<Raw = unknown> {
   refund(decision: Decision): Promise<void>;
   /** A decision covering an earlier limiter's admitted decision and this one's: stacked middleware. */
   combine(earlier: Decision, later: Decision): Decision;
+  /**
+   * The spending cap's usage for a key as the cap's key source yields it (a user id, an API
+   * key): `{ used, remaining, cap, resets_at }`. `budget` is needed when the budget is a function.
+   */
+  getUsage(key: string, budget?: number): Promise<Usage>;
+  /** The spending cap's usage for the caller of a request; `undefined` when the request has no key. */
+  usageOf(req: RequestInfo<Raw>): Promise<Usage | undefined>;
+  /** Reports an error that happened after the response (a failed settlement) to `onError`. */
+  reportError(error: unknown, req: RequestInfo<Raw>): void;
   /** The status, headers and body that answer a refused decision. */
   refusal(decision: Decision, req: RequestInfo<Raw>): Refusal;
   readonly store: Store;
@@ -112,7 +140,13 @@ export interface Limiter<Raw = unknown> {
 export function createLimiter<Raw = unknown>(options: TollgateOptions<Raw>): Limiter<Raw> {
   validateOptions(tollgateOptionsSchema, options, 'tollgate options');
   const prefix = options.prefix ?? 'tg';
-  const scopes = compileScopes(options.scopes, prefix);
+  const scopes = compileScopes(options.scopes ?? [], prefix);
+  const spendCap = options.spendCap === undefined ? undefined : compileSpendCap(options.spendCap, prefix);
+  if (spendCap !== undefined && scopes.some((scope) => scope.name === spendCap.name))
+    conflict(
+      'spendCap.name',
+      `spendCap.name "${spendCap.name}" is used by a scope; give the cap its own name`,
+    );
   const now = options.now ?? Date.now;
   const store = options.store ?? new MemoryStore({ now });
   const serializer = options.serializer ?? problem;
@@ -122,6 +156,7 @@ export function createLimiter<Raw = unknown>(options: TollgateOptions<Raw>): Lim
   const defaultCost = options.cost;
   const onDecision = options.onDecision;
   const onRefusal = options.onRefusal;
+  const onError = options.onError;
   const failure = compileFailurePolicy(options.onStoreError ?? 'open', now);
   const allowListed = compileAllowListOption(options.allowList);
 
@@ -146,7 +181,7 @@ export function createLimiter<Raw = unknown>(options: TollgateOptions<Raw>): Lim
     if (allowListed?.(req.ip)) return undefined;
 
     const counters: CounterSpec[] = [];
-    const owners: Array<{ scope: CompiledScope<Raw>; tier: CompiledTier; limit: CompiledLimit }> = [];
+    const owners: Owner[] = [];
     let firstCost = 0;
     for (const scope of scopes) {
       const keyOrPromise = scope.keyOf(req);
@@ -154,12 +189,12 @@ export function createLimiter<Raw = unknown>(options: TollgateOptions<Raw>): Lim
         typeof keyOrPromise === 'string' || keyOrPromise === undefined ? keyOrPromise : await keyOrPromise;
       if (key === undefined) {
         if (scope.onMissing === 'skip') continue;
-        return finish(standaloneRefusal(scope.missingStatus, `${scope.name}_missing`, scope, 0), req);
+        return finish(standaloneRefusal(scope.missingStatus, `${scope.name}_missing`, scope), req);
       }
       const tier = scope.only ?? (await resolveTier(scope, req));
       if (tier.unlimited) continue;
       const cost = await resolveCost(scope.cost ?? defaultCost, req);
-      if (cost === undefined) return finish(standaloneRefusal(400, 'invalid_cost', scope, 0), req);
+      if (cost === undefined) return finish(standaloneRefusal(400, 'invalid_cost', scope), req);
       if (owners.length === 0) firstCost = cost;
       const base = scope.keyPrefix + key;
       for (const limit of tier.limits) {
@@ -180,7 +215,41 @@ export function createLimiter<Raw = unknown>(options: TollgateOptions<Raw>): Lim
                 cost,
               },
         );
-        owners.push({ scope, tier, limit });
+        owners.push({
+          scope: scope.name,
+          tier: tier.name,
+          limit,
+          max: limit.max,
+          policy: limit.policy,
+          unit: 'requests',
+        });
+      }
+    }
+    let spendIndex = -1;
+    if (spendCap !== undefined) {
+      const key = await spendCap.keyOf(req);
+      if (key === undefined) {
+        if (spendCap.onMissing === 'refuse')
+          return finish(standaloneRefusal(401, `${spendCap.name}_missing`, spendCap), req);
+      } else {
+        const budget = await resolveBudget(spendCap, req);
+        const cost = await spendCap.costOf(req);
+        if (cost === undefined) return finish(standaloneRefusal(400, 'invalid_cost', spendCap), req);
+        if (cost > budget) return finish(standaloneRefusal(400, 'cost_exceeds_cap', spendCap), req);
+        const idempotencyKey = idempotencyKeyOf(spendCap, req);
+        if (idempotencyKey === false)
+          return finish(standaloneRefusal(400, 'invalid_idempotency_key', spendCap), req);
+        if (owners.length === 0) firstCost = cost;
+        spendIndex = counters.length;
+        counters.push(spendCounter(spendCap, key, budget, cost, idempotencyKey));
+        owners.push({
+          scope: spendCap.name,
+          tier: undefined,
+          limit: spendLimit(spendCap),
+          max: budget,
+          policy: policyItem(spendCap.id, budget, DAY_MS),
+          unit: 'credits',
+        });
       }
     }
     if (counters.length === 0) return finish(unlimitedDecision(now()), req);
@@ -200,16 +269,18 @@ export function createLimiter<Raw = unknown>(options: TollgateOptions<Raw>): Lim
 
     const policies: PolicyState[] = new Array(counters.length);
     for (let i = 0; i < counters.length; i++) {
-      const { scope, tier, limit } = owners[i]!;
+      const owner = owners[i]!;
+      const { limit } = owner;
       const state = result.counters[i]!;
       const shrunk = chargedStore === store ? undefined : failure.kind === 'insurance' ? failure : undefined;
-      const max = shrunk === undefined ? limit.max : shrunk.shrinkMax(limit.max);
+      const max = shrunk === undefined ? owner.max : shrunk.shrinkMax(owner.max);
       policies[i] = {
         id: limit.id,
-        scope: scope.name,
+        scope: owner.scope,
         name: limit.name,
         kind: limit.kind,
-        tier: tier.name,
+        unit: owner.unit,
+        tier: owner.tier,
         limit: max,
         remaining: state.remaining,
         resetAt: state.resetAt,
@@ -218,7 +289,7 @@ export function createLimiter<Raw = unknown>(options: TollgateOptions<Raw>): Lim
         retryAt: state.retryAt,
         policy:
           shrunk === undefined
-            ? limit.policy
+            ? owner.policy
             : policyItem(limit.id, max, limit.kind === 'window' ? limit.windowMs : max * limit.intervalMs),
         pinned: limit.pinned,
       };
@@ -235,11 +306,23 @@ export function createLimiter<Raw = unknown>(options: TollgateOptions<Raw>): Lim
           ),
         },
       ]);
+      const spend = counters[spendIndex];
+      if (spend?.kind === 'window' && result.counters[spendIndex]?.replayed !== true) {
+        recordSettlement(
+          decision,
+          chargedStore,
+          { ...spend, windowStart: result.counters[spendIndex]!.windowStart ?? 0 },
+          spendCap!.refundWhen,
+        );
+      }
     }
     return finish(decision, req);
   }
 
-  const scopeByName = new Map(scopes.map((scope) => [scope.name, scope]));
+  const scopeByName = new Map<string, { code: string | number | undefined; message: string | undefined }>(
+    scopes.map((scope) => [scope.name, scope]),
+  );
+  if (spendCap !== undefined) scopeByName.set(spendCap.name, spendCap);
 
   /** The decision for a set of policy states: which binds, what the headers say. */
   function summarise(
@@ -254,7 +337,9 @@ export function createLimiter<Raw = unknown>(options: TollgateOptions<Raw>): Lim
       if (!policy.allowed) {
         if (allowed || binding === undefined || policy.retryAt > binding.retryAt) binding = policy;
         allowed = false;
-      } else if (allowed && (binding === undefined || closer(policy, binding))) binding = policy;
+        // Credits and requests are not comparable: a cap binds the headers only when it refuses.
+      } else if (allowed && policy.unit === 'requests' && (binding === undefined || closer(policy, binding)))
+        binding = policy;
     }
     const reported =
       binding === undefined
@@ -262,7 +347,11 @@ export function createLimiter<Raw = unknown>(options: TollgateOptions<Raw>): Lim
         : (policies.find((p) => p.scope === binding.scope && p.pinned) ?? binding);
     const retryAfter =
       allowed || binding === undefined ? undefined : Math.max(1, Math.ceil((binding.retryAt - at) / 1000));
-    const reason = allowed ? undefined : binding?.id;
+    const reason = allowed
+      ? undefined
+      : binding?.unit === 'credits'
+        ? 'daily_spend_cap_exceeded'
+        : binding?.id;
     const scope = binding === undefined ? undefined : scopeByName.get(binding.scope);
     return {
       allowed,
@@ -298,21 +387,17 @@ export function createLimiter<Raw = unknown>(options: TollgateOptions<Raw>): Lim
   function standaloneRefusal(
     status: number,
     reason: string,
-    scope: CompiledScope<Raw>,
-    cost: number,
+    scope: { name: string; code: string | number | undefined },
   ): Decision {
     const at = now();
     return {
-      ...summarise([], at, cost, undefined),
+      ...summarise([], at, 0, undefined),
       allowed: false,
       status,
       reason,
       scope: scope.name,
       code: scope.code,
-      message:
-        reason === 'invalid_cost'
-          ? 'The request cost must be a non-negative safe integer'
-          : `This request has no ${scope.name} to be counted against`,
+      message: STANDALONE_MESSAGES[reason] ?? `This request has no ${scope.name} to be counted against`,
     };
   }
 
@@ -348,7 +433,46 @@ export function createLimiter<Raw = unknown>(options: TollgateOptions<Raw>): Lim
       : { ...merged, ...pickRefusalFields(later), headers: merged.headers };
     const both = [...(charges.get(earlier) ?? []), ...(charges.get(later) ?? [])];
     if (both.length > 0) charges.set(combined, both);
+    carrySettlement(earlier, combined);
+    carrySettlement(later, combined);
     return combined;
+  }
+
+  function requireSpendCap(): CompiledSpendCap<Raw> {
+    if (spendCap === undefined) throw new TypeError('This limiter has no spendCap');
+    return spendCap;
+  }
+
+  async function readUsage(cap: CompiledSpendCap<Raw>, storedKey: string, budget: number): Promise<Usage> {
+    const result = await store.peek([spendCounter(cap, storedKey, budget, 0, undefined)]);
+    const state = result.counters[0]!;
+    return {
+      used: budget - state.remaining,
+      remaining: state.remaining,
+      cap: budget,
+      resets_at: isoSeconds(state.resetAt),
+    };
+  }
+
+  async function getUsage(key: string, budget?: number): Promise<Usage> {
+    const cap = requireSpendCap();
+    const resolved = budget ?? cap.fixedBudget;
+    if (resolved === undefined)
+      throw new TypeError('getUsage needs the budget when spendCap.budget is a function');
+    return readUsage(cap, storeValue(key, cap.hashKeys), resolved);
+  }
+
+  async function usageOf(req: RequestInfo<Raw>): Promise<Usage | undefined> {
+    const cap = requireSpendCap();
+    const key = await cap.keyOf(req);
+    if (key === undefined) return undefined;
+    return readUsage(cap, key, await resolveBudget(cap, req));
+  }
+
+  function reportError(error: unknown, req: RequestInfo<Raw>): void {
+    try {
+      onError?.(error, req);
+    } catch {}
   }
 
   function refusal(decision: Decision, req: RequestInfo<Raw>): Refusal {
@@ -371,7 +495,36 @@ export function createLimiter<Raw = unknown>(options: TollgateOptions<Raw>): Lim
     };
   }
 
-  return { check, refund, combine, refusal, store, serializer };
+  return { check, refund, combine, refusal, getUsage, usageOf, reportError, store, serializer };
+}
+
+interface Owner {
+  readonly scope: string;
+  readonly tier: string | undefined;
+  readonly limit: CompiledLimit;
+  readonly max: number;
+  readonly policy: string;
+  readonly unit: 'requests' | 'credits';
+}
+
+const STANDALONE_MESSAGES: Record<string, string> = {
+  invalid_cost: 'The request cost must be a non-negative safe integer',
+  cost_exceeds_cap: 'The request costs more than the whole daily spending cap',
+  invalid_idempotency_key: 'The Idempotency-Key header must be 1 to 255 printable characters',
+};
+
+function spendLimit<Raw>(cap: CompiledSpendCap<Raw>): CompiledLimit {
+  return {
+    id: cap.id,
+    name: 'day',
+    kind: 'window',
+    max: 0,
+    windowMs: DAY_MS,
+    intervalMs: 0,
+    keySuffix: '',
+    policy: '',
+    pinned: false,
+  };
 }
 
 function pickRefusalFields(decision: Decision): Partial<Decision> {
@@ -387,6 +540,8 @@ function closer(a: PolicyState, b: PolicyState): boolean {
 /** `Rate limit exceeded for ip: 100 requests per 1 minute.` The default refusal text. */
 function rateMessage(message: string | undefined, reported: PolicyState): string {
   if (message !== undefined) return message;
+  if (reported.unit === 'credits')
+    return `Daily spending cap of ${reported.limit} credits exceeded; it resets at 00:00 UTC`;
   const per = reported.kind === 'window' ? describeDuration(reported.windowMs) : 'burst';
   return `Rate limit exceeded for ${reported.scope}: ${reported.limit} requests per ${per}`;
 }

@@ -89,6 +89,37 @@ export interface ScopeOptions<Raw = unknown> extends Partial<TierOptions> {
   apiKeyHeader?: string;
 }
 
+/** A daily budget of credits per key, charged by cost, cleared at 00:00 UTC. */
+export interface SpendCapOptions<Raw = unknown> {
+  /** Names the cap in store keys and in `RateLimit-Policy` (`<name>_day`). Defaults to `'spend'`. */
+  name?: string;
+  /** Whose budget: e.g. the user or the API key. */
+  key: KeySource<Raw>;
+  /** Credits per UTC day (integer minor units), or a function of the request, e.g. by plan. */
+  budget: number | ((req: RequestInfo<Raw>) => MaybePromise<number>);
+  /**
+   * Credits the request costs: a number, a function (sync or async), or a request header
+   * holding a decimal integer. Checked before anything is reserved: a request that costs more
+   * than what remains is refused and reserves nothing. Defaults to `1`.
+   */
+  cost?: number | ((req: RequestInfo<Raw>) => MaybePromise<number>) | { header: string };
+  /** The budget's period. Only `'day'` (the UTC calendar day) for now. Defaults to `'day'`. */
+  period?: 'day';
+  /** The error code for bodies, e.g. `'DAILY_SPEND_CAP_EXCEEDED'`. */
+  code?: string | number;
+  /** Human text for refusals. */
+  message?: string;
+  /**
+   * When a reserved charge is given back after the response: `'server-error'` (status ≥ 500),
+   * `'never'`, or a predicate of the status. Defaults to `'server-error'`.
+   */
+  refundWhen?: 'server-error' | 'never' | ((status: number, req: RequestInfo<Raw>) => boolean);
+  /** The header of an idempotency key: a retried request is charged once per key per day. `false` to ignore. Defaults to `'idempotency-key'`. */
+  idempotencyHeader?: string | false;
+  /** A request with no key: `'refuse'` (401) or `'skip'`. Defaults to `'refuse'`. */
+  onMissing?: 'skip' | 'refuse';
+}
+
 export type HeaderDialect = 'x-ratelimit' | 'ratelimit' | 'ietf';
 
 /** What happens when the store cannot answer (Redis down, timed out). */
@@ -102,7 +133,9 @@ export type StoreFailurePolicy =
 
 export interface TollgateOptions<Raw = unknown> {
   /** The scopes every request is counted against, checked together in one store call. */
-  scopes: ScopeOptions<Raw>[];
+  scopes?: ScopeOptions<Raw>[];
+  /** A daily spending cap, decided in the same store call as the scopes. */
+  spendCap?: SpendCapOptions<Raw>;
   /** Where counters live. Defaults to a new `MemoryStore` using `now`. */
   store?: Store;
   /** Prefix of every store key. Defaults to `'tg'`. */
@@ -123,6 +156,8 @@ export interface TollgateOptions<Raw = unknown> {
   shadow?: boolean;
   /** Called with every decision (admitted or not). Exceptions it throws are ignored. */
   onDecision?: (decision: Decision, req: RequestInfo<Raw>) => void;
+  /** Called when settling a spend charge after the response fails (the store was unreachable). */
+  onError?: (error: unknown, req: RequestInfo<Raw>) => void;
   /** Called with every refusal. Exceptions it throws are ignored. */
   onRefusal?: (decision: Decision, req: RequestInfo<Raw>) => void;
   /** See `StoreFailurePolicy`. Defaults to `'open'`. */
@@ -261,13 +296,63 @@ export const scopeOptionsSchema = {
   },
 } satisfies JsonSchema;
 
-const dialectSchema = { enum: ['x-ratelimit', 'ratelimit', 'ietf'], expected: "'x-ratelimit', 'ratelimit' or 'ietf'" };
+export const spendCapOptionsSchema = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['key', 'budget'],
+  properties: {
+    name: { type: 'string', pattern: NAME_PATTERN, expected: NAME_WORDS },
+    key: keySchema,
+    budget: {
+      anyOf: [{ type: 'integer', minimum: 1, maximum: Number.MAX_SAFE_INTEGER }, { typeofFunction: true }],
+      expected: 'a positive integer of credits or a function of the request',
+    },
+    cost: {
+      anyOf: [
+        { type: 'integer', minimum: 0, maximum: Number.MAX_SAFE_INTEGER },
+        { typeofFunction: true },
+        {
+          type: 'object',
+          additionalProperties: false,
+          required: ['header'],
+          properties: { header: { type: 'string', pattern: HEADER_PATTERN, expected: 'a header name' } },
+        },
+      ],
+      expected: 'a non-negative integer, a function of the request, or { header }',
+    },
+    period: { const: 'day', expected: "'day'" },
+    code: {
+      anyOf: [
+        { type: 'string', minLength: 1, maxLength: 128 },
+        { type: 'integer', minimum: 0, maximum: Number.MAX_SAFE_INTEGER },
+      ],
+      expected: 'a string or a non-negative integer',
+    },
+    message: { type: 'string', minLength: 1, maxLength: 1024, expected: 'a string of 1 to 1024 characters' },
+    refundWhen: {
+      anyOf: [{ enum: ['server-error', 'never'] }, { typeofFunction: true }],
+      expected: "'server-error', 'never' or a function of the status",
+    },
+    idempotencyHeader: {
+      anyOf: [{ type: 'string', pattern: HEADER_PATTERN }, { const: false }],
+      expected: 'a header name or false',
+    },
+    onMissing: { enum: ['skip', 'refuse'], expected: "'skip' or 'refuse'" },
+  },
+} satisfies JsonSchema;
+
+const dialectSchema = {
+  enum: ['x-ratelimit', 'ratelimit', 'ietf'],
+  expected: "'x-ratelimit', 'ratelimit' or 'ietf'",
+};
 
 export const tollgateOptionsSchema = {
   type: 'object',
   additionalProperties: false,
-  required: ['scopes'],
+  anyOf: [{ required: ['scopes'] }, { required: ['spendCap'] }],
+  expected: 'an object with scopes, a spendCap, or both',
   properties: {
+    spendCap: spendCapOptionsSchema,
     scopes: {
       type: 'array',
       minItems: 1,
@@ -296,6 +381,7 @@ export const tollgateOptionsSchema = {
     shadow: { type: 'boolean', expected: 'a boolean' },
     onDecision: { typeofFunction: true, expected: 'a function' },
     onRefusal: { typeofFunction: true, expected: 'a function' },
+    onError: { typeofFunction: true, expected: 'a function' },
     onStoreError: {
       anyOf: [
         { enum: ['open', 'closed'] },

@@ -33,6 +33,13 @@ export interface WindowCounterSpec {
   readonly limit: number;
   /** Units this call takes: a non-negative safe integer. */
   readonly cost: number;
+  /**
+   * Charges this counter at most once per idempotency key and window: when a charge with the
+   * same key already stands in the current window, the counter is neither checked nor charged
+   * again, and its state says `replayed`. Retries that race are charged once. A refund with
+   * the key clears the mark (once), so a retry after a refunded failure is charged again.
+   */
+  readonly idempotencyKey?: string;
 }
 
 export interface BucketCounterSpec {
@@ -56,6 +63,8 @@ export interface CounterState {
   readonly retryAt: number;
   /** The start of the window that was read or charged (window counters), to aim a refund. */
   readonly windowStart?: number;
+  /** True when the counter skipped the charge because its idempotency key was already charged. */
+  readonly replayed?: boolean;
 }
 
 export interface ConsumeResult {
@@ -88,6 +97,12 @@ export interface Store {
    * that counter has reset in the meantime.
    */
   refund(refunds: readonly RefundSpec[]): MaybePromise<void>;
+  /**
+   * Adds each counter's cost to the window it names without checking its limit: the
+   * settlement of work already done (a response that cost more than its estimate). A charge
+   * aimed at a window that has ended does nothing.
+   */
+  charge(charges: readonly RefundSpec[]): MaybePromise<void>;
   /** Forgets the counters' current state (the current window, or the bucket). */
   reset(counters: readonly CounterSpec[]): MaybePromise<void>;
   /** Releases timers and connections the store owns. */

@@ -40,6 +40,11 @@ export const memoryStoreOptionsSchema: JsonSchema = {
 const EPSILON_MS = 1e-3;
 const OVERFLOW_PREFIX = '\u0000overflow';
 
+/** Where a window remembers that an idempotency key was charged; reclaimed with the window. */
+function markerKey(key: string, idempotencyKey: string): string {
+  return `\u0000idem:${key}:${idempotencyKey}`;
+}
+
 interface WindowGeneration {
   start: number;
   counts: Map<string, number>;
@@ -88,20 +93,33 @@ export class MemoryStore implements Store {
       if (refund.kind === 'window') {
         const generation = this.generation(refund.windowMs, now);
         if (generation.start !== refund.windowStart) continue;
-        const used = generation.counts.get(refund.key);
-        if (used === undefined) continue;
-        const left = used - refund.cost;
-        if (left > 0) generation.counts.set(refund.key, left);
-        else {
-          generation.counts.delete(refund.key);
-          this.windowKeyCount--;
+        if (refund.idempotencyKey !== undefined) {
+          // Only the refund that finds the mark gives anything back: refunds are idempotent.
+          const marker = markerKey(refund.key, refund.idempotencyKey);
+          if (!generation.counts.has(marker)) continue;
+          this.add(generation, marker, -1);
         }
+        this.add(generation, refund.key, -refund.cost);
       } else {
         const tat = this.buckets.get(refund.key);
         if (tat === undefined) continue;
         const back = tat - refund.cost * refund.intervalMs;
         if (back > now) this.buckets.set(refund.key, back);
         else this.buckets.delete(refund.key);
+      }
+    }
+  }
+
+  charge(charges: readonly RefundSpec[]): void {
+    const now = this.now();
+    for (const charge of charges) {
+      if (charge.cost <= 0) continue;
+      if (charge.kind === 'window') {
+        const generation = this.generation(charge.windowMs, now);
+        if (generation.start === charge.windowStart) this.add(generation, charge.key, charge.cost);
+      } else {
+        const tat = Math.max(this.buckets.get(charge.key) ?? now, now);
+        this.buckets.set(charge.key, tat + charge.cost * charge.intervalMs);
       }
     }
   }
@@ -141,9 +159,12 @@ export class MemoryStore implements Store {
       const key = this.admitKey(counter, now, charge);
       keys[i] = key;
       if (counter.kind === 'window') {
-        const used = this.generation(counter.windowMs, now).counts.get(key) ?? 0;
+        const counts = this.generation(counter.windowMs, now).counts;
+        const used = counts.get(key) ?? 0;
         before[i] = used;
-        if (used + counter.cost > counter.limit) admitted = false;
+        const replay =
+          counter.idempotencyKey !== undefined && counts.has(markerKey(key, counter.idempotencyKey));
+        if (!replay && used + counter.cost > counter.limit) admitted = false;
       } else {
         const tat = Math.max(this.buckets.get(key) ?? now, now);
         before[i] = tat;
@@ -174,12 +195,14 @@ export class MemoryStore implements Store {
     now: number,
   ): CounterState {
     const generation = this.generation(counter.windowMs, now);
-    const allowed = used + counter.cost <= counter.limit;
+    const marker = counter.idempotencyKey === undefined ? undefined : markerKey(key, counter.idempotencyKey);
+    const replayed = marker !== undefined && generation.counts.has(marker);
+    const allowed = replayed || used + counter.cost <= counter.limit;
     let after = used;
-    if (charge && counter.cost > 0) {
+    if (charge && !replayed && counter.cost > 0) {
       after = used + counter.cost;
-      if (used === 0 && !generation.counts.has(key)) this.windowKeyCount++;
-      generation.counts.set(key, after);
+      this.add(generation, key, counter.cost);
+      if (marker !== undefined) this.add(generation, marker, 1);
     }
     const resetAt = generation.start + counter.windowMs;
     return {
@@ -189,6 +212,7 @@ export class MemoryStore implements Store {
       // A cost above the whole limit never fits: the next window is still the earliest try.
       retryAt: allowed ? now : resetAt,
       windowStart: generation.start,
+      ...(replayed ? { replayed } : {}),
     };
   }
 
@@ -237,6 +261,19 @@ export class MemoryStore implements Store {
     return counter.kind === 'window'
       ? `${OVERFLOW_PREFIX}:w:${counter.windowMs}:${counter.limit}`
       : `${OVERFLOW_PREFIX}:b:${counter.capacity}:${counter.intervalMs}`;
+  }
+
+  /** Adds to a window counter, dropping it at zero: a counter never goes below zero. */
+  private add(generation: WindowGeneration, key: string, amount: number): void {
+    const before = generation.counts.get(key);
+    const after = (before ?? 0) + amount;
+    if (after > 0) {
+      if (before === undefined) this.windowKeyCount++;
+      generation.counts.set(key, after);
+    } else if (before !== undefined) {
+      generation.counts.delete(key);
+      this.windowKeyCount--;
+    }
   }
 
   private generation(windowMs: number, now: number): WindowGeneration {
