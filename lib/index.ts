@@ -1,7 +1,7 @@
 export type { Decision, DecisionReason, PolicyState } from './decision.js';
 export { describeDuration, parseDuration } from './duration.js';
 export { TollgateConfigError, TollgateError, type TollgateErrorCode } from './errors.js';
-export { createLimiter, type Limiter, type Refusal } from './limiter.js';
+export { createLimiter, type Limiter, type Refusal, type Usage } from './limiter.js';
 export type {
   CostOption,
   HeaderDialect,
@@ -9,11 +9,13 @@ export type {
   KeySource,
   LimitOptions,
   ScopeOptions,
+  SpendCapOptions,
   StoreFailurePolicy,
   TierOptions,
   TollgateOptions,
 } from './options.js';
-export { scopeOptionsSchema, tollgateOptionsSchema } from './options.js';
+export { scopeOptionsSchema, spendCapOptionsSchema, tollgateOptionsSchema } from './options.js';
+export { reportActualCost } from './spend-cap.js';
 export type { RequestInfo } from './request.js';
 export { requestIdOf } from './request-id.js';
 export { scope } from './scopes.js';
