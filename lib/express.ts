@@ -1,8 +1,12 @@
-import type { NextFunction, Request, RequestHandler, Response } from 'express';
+import type { ErrorRequestHandler, NextFunction, Request, RequestHandler, Response } from 'express';
 import type { Decision } from './decision.js';
+import { renderError } from './http-errors.js';
 import { createLimiter, type Limiter } from './limiter.js';
 import type { TollgateOptions } from './options.js';
 import type { RequestInfo } from './request.js';
+import { requestIdOf } from './request-id.js';
+import { type Serializer, serializers } from './serializers/index.js';
+import { hasSettlement, reportActualCost, settle } from './spend-cap.js';
 
 declare global {
   namespace Express {
@@ -64,6 +68,7 @@ export function rateLimit(options: ExpressOptions | Limiter<Request>): RequestHa
 
     if (combined.allowed || combined.shadow) {
       for (const [name, value] of combined.headers) res.setHeader(name, value);
+      settleOnFinish(res, limiter, combined, info);
       next();
       return;
     }
@@ -80,6 +85,76 @@ export function rateLimit(options: ExpressOptions | Limiter<Request>): RequestHa
   };
 }
 
+/**
+ * Settles a spend charge once the response has gone out, with its final status. Only a
+ * finished response settles: a client that hangs up mid-way has still had the work done.
+ */
+function settleOnFinish(
+  res: Response,
+  limiter: Limiter<Request>,
+  decision: Decision,
+  info: RequestInfo<Request>,
+): void {
+  if (!hasSettlement(decision)) return;
+  res.once('finish', () => {
+    settle(decision, res.statusCode, info).catch((error: unknown) => limiter.reportError(error, info));
+  });
+}
+
+/**
+ * Reports what the request really cost, for a spending cap that reserved an estimate: the
+ * difference is refunded or charged when the response finishes (e.g. LLM tokens).
+ * @example
+ * app.post('/generate', async (req, res) => { const out = await run(req.body); reportCost(req, out.tokens); res.json(out); });
+ */
+export function reportCost(req: Request, credits: number): void {
+  if (req.rateLimit === undefined) throw new TypeError('reportCost: no tollgate decision on this request');
+  reportActualCost(req.rateLimit, credits);
+}
+
+/**
+ * A handler answering the caller's spending-cap usage as JSON:
+ * `{"used": n, "remaining": n, "cap": n, "resets_at": "<ISO-8601 UTC>"}`; 401 without a key.
+ * @example
+ * const limiter = createLimiter({ spendCap: { key: userKey, budget: 1000, cost: 1 } });
+ * app.get('/billing/usage/requests', usageHandler(limiter));
+ */
+export function usageHandler(limiter: Limiter<Request>): RequestHandler {
+  return async function tollgateUsage(req: Request, res: Response, next: NextFunction): Promise<void> {
+    try {
+      const info = describeRequest(req);
+      const usage = await limiter.usageOf(info);
+      if (usage === undefined) {
+        sendRefusal(res, limiter, { ...UNAUTHENTICATED, now: Date.now() }, info);
+        return;
+      }
+      res.setHeader('Cache-Control', 'no-store');
+      res.json(usage);
+    } catch (error) {
+      next(error);
+    }
+  };
+}
+
+const UNAUTHENTICATED: Decision = {
+  allowed: false,
+  shadow: false,
+  status: 401,
+  reason: 'spend_missing',
+  scope: undefined,
+  code: undefined,
+  message: 'This request has no key to read the usage of',
+  limit: Number.POSITIVE_INFINITY,
+  remaining: Number.POSITIVE_INFINITY,
+  resetAt: 0,
+  windowMs: 0,
+  cost: 0,
+  retryAfter: undefined,
+  now: 0,
+  policies: [],
+  headers: [],
+};
+
 function sendRefusal(
   res: Response,
   limiter: Limiter<Request>,
@@ -93,4 +168,68 @@ function sendRefusal(
   res.setHeader('Content-Type', refusal.contentType);
   res.setHeader('Cache-Control', 'no-store');
   res.end(refusal.body);
+}
+
+// ---------------------------------------------------------------------------------------------
+// The application's other errors, in the same schema as the refusals.
+
+export { HttpError, type HttpErrorOptions } from './http-errors.js';
+
+export interface ErrorHandlerOptions {
+  /** Renders the body: give it the limiter's serializer so that a 404 looks like a 429. Defaults to `serializers.problem`. */
+  serializer?: Serializer;
+  /**
+   * Told of each error the handler hid behind a generic answer (anything that is not an
+   * `HttpError`-like error meant for the client). Defaults to `console.error`, except when
+   * `NODE_ENV` is `test`, as Express's own final handler does.
+   */
+  onError?: (error: unknown, req: Request) => void;
+}
+
+/**
+ * Express error-handling middleware that answers every error in one schema: `HttpError`s (and
+ * http-errors-like objects) keep their status, code, message and details; a malformed JSON body
+ * is a 400; anything else is a 500 that shows nothing of the error. The request id (an incoming
+ * `X-Request-Id`, sanitised, else a new one) is in the body where the schema has room for it and
+ * in the `X-Request-Id` header. Mount it after every route.
+ * @example
+ * app.use(errorHandler({ serializer: serializers.fastino }));
+ */
+export function errorHandler(options: ErrorHandlerOptions = {}): ErrorRequestHandler {
+  const serializer = options.serializer ?? serializers.problem;
+  const onError = options.onError ?? (process.env.NODE_ENV === 'test' ? undefined : logError);
+
+  return function tollgateErrors(err: unknown, req: Request, res: Response, next: NextFunction): void {
+    // Too late to answer: Express's final handler closes the connection.
+    if (res.headersSent) {
+      next(err);
+      return;
+    }
+    const answer = renderError(err, {
+      serializer,
+      requestId: responseRequestId(res) ?? requestIdOf(req.headers),
+    });
+    if (!answer.expected && onError !== undefined) {
+      try {
+        onError(err, req);
+      } catch {}
+    }
+    res.statusCode = answer.status;
+    for (const [name, value] of answer.headers) res.setHeader(name, value);
+    res.setHeader('X-Request-Id', answer.requestId);
+    res.setHeader('Content-Type', answer.contentType);
+    res.setHeader('Content-Length', Buffer.byteLength(answer.body));
+    res.setHeader('Cache-Control', 'no-store');
+    res.end(answer.body);
+  };
+}
+
+/** An id the application already set on the response (its own request-id middleware) wins. */
+function responseRequestId(res: Response): string | undefined {
+  const id = res.getHeader('X-Request-Id');
+  return typeof id === 'string' && id !== '' ? id : undefined;
+}
+
+function logError(error: unknown): void {
+  console.error(error);
 }

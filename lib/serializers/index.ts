@@ -1,5 +1,25 @@
 import type { JsonSchema } from '../config-validation.js';
 import type { Decision } from '../decision.js';
+import { statusTitle } from './common.js';
+import { fastapi } from './fastapi.js';
+import { fastino } from './fastino.js';
+import { firsthand } from './firsthand.js';
+import { fluid } from './fluid.js';
+
+export { statusTitle } from './common.js';
+export {
+  type FastapiOptions,
+  fastapiErrorSchema,
+  fastapiSerializer,
+} from './fastapi.js';
+export { type FastinoOptions, fastinoErrorSchema, fastinoSerializer } from './fastino.js';
+export {
+  type FirsthandErrorType,
+  type FirsthandOptions,
+  firsthandErrorSchema,
+  firsthandSerializer,
+} from './firsthand.js';
+export { type FluidOptions, type FluidSeverity, fluidErrorSchema, fluidSerializer } from './fluid.js';
 
 /** Everything a serializer may show of an error: tollgate's refusals and the application's own errors. */
 export interface ErrorDescription {
@@ -92,19 +112,4 @@ export const problem: Serializer = {
   },
 };
 
-const TITLES: Record<number, string> = {
-  400: 'Bad Request',
-  401: 'Unauthorized',
-  403: 'Forbidden',
-  404: 'Not Found',
-  429: 'Too Many Requests',
-  500: 'Internal Server Error',
-  503: 'Service Unavailable',
-  504: 'Gateway Timeout',
-};
-
-export function statusTitle(status: number): string {
-  return TITLES[status] ?? (status >= 500 ? 'Server Error' : 'Client Error');
-}
-
-export const serializers = { problem };
+export const serializers = { problem, fastino, fluid, fastapi, firsthand };
