@@ -86,3 +86,17 @@ export const bearer = (token: string): Headers => ({ Authorization: `Bearer ${to
 
 /** A generated request id: `req_` and a ULID. */
 export const GENERATED_ID = /^req_[0-9A-HJKMNP-TV-Z]{26}$/;
+
+/** Sends `count` requests, `width` at a time, where their order does not matter: only their number. */
+export async function flood(
+  count: number,
+  send: (i: number) => Promise<Response>,
+  width = 25,
+): Promise<Response[]> {
+  const answers: Response[] = [];
+  for (let start = 0; start < count; start += width) {
+    const batch = Array.from({ length: Math.min(width, count - start) }, (_, j) => send(start + j));
+    answers.push(...(await Promise.all(batch)));
+  }
+  return answers;
+}
