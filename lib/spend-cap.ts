@@ -131,8 +131,17 @@ interface Settlement {
   settled: boolean;
 }
 
-/** Settlements by decision, shared by every limiter so that combined decisions carry theirs. */
-const settlements = new WeakMap<Decision, Settlement>();
+/** A decision's settlement rides on it under a symbol (see `CHARGES` in limiter.ts for why not a WeakMap). */
+const SETTLEMENT = Symbol('tollgate.settlement');
+type Settled = Decision & { [SETTLEMENT]?: Settlement };
+
+const settlements = {
+  get: (decision: Decision): Settlement | undefined => (decision as Settled)[SETTLEMENT],
+  set: (decision: Decision, settlement: Settlement): void => {
+    (decision as Settled)[SETTLEMENT] = settlement;
+  },
+  has: (decision: Decision): boolean => (decision as Settled)[SETTLEMENT] !== undefined,
+};
 
 export function recordSettlement<Raw>(
   decision: Decision,

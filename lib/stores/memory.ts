@@ -40,6 +40,13 @@ export const memoryStoreOptionsSchema: JsonSchema = {
 const EPSILON_MS = 1e-3;
 const OVERFLOW_PREFIX = '\u0000overflow';
 
+/** The counter every newcomer of the same limit shares once the store is full. */
+function overflowKey(counter: CounterSpec): string {
+  return counter.kind === 'window'
+    ? `${OVERFLOW_PREFIX}:w:${counter.windowMs}:${counter.limit}`
+    : `${OVERFLOW_PREFIX}:b:${counter.capacity}:${counter.intervalMs}`;
+}
+
 /** Where a window remembers that an idempotency key was charged; reclaimed with the window. */
 function markerKey(key: string, idempotencyKey: string): string {
   return `\u0000idem:${key}:${idempotencyKey}`;
@@ -156,22 +163,28 @@ export class MemoryStore implements Store {
 
     for (let i = 0; i < count; i++) {
       const counter = counters[i]!;
-      const key = this.admitKey(counter, now, charge);
-      keys[i] = key;
       if (counter.kind === 'window') {
         const counts = this.generation(counter.windowMs, now).counts;
-        const used = counts.get(key) ?? 0;
+        let key = counter.key;
+        let used = counts.get(key);
+        if (used === undefined && charge && this.full(now)) key = overflowKey(counter);
+        used ??= counts.get(key) ?? 0;
+        keys[i] = key;
         before[i] = used;
         const replay =
           counter.idempotencyKey !== undefined && counts.has(markerKey(key, counter.idempotencyKey));
         if (!replay && used + counter.cost > counter.limit) admitted = false;
       } else {
-        const tat = Math.max(this.buckets.get(key) ?? now, now);
-        before[i] = tat;
-        if (
-          tat + counter.cost * counter.intervalMs - counter.capacity * counter.intervalMs >
-          now + EPSILON_MS
-        )
+        let key = counter.key;
+        let tat = this.buckets.get(key);
+        if (tat === undefined && charge && this.full(now)) {
+          key = overflowKey(counter);
+          tat = this.buckets.get(key);
+        }
+        keys[i] = key;
+        const from = tat === undefined || tat < now ? now : tat;
+        before[i] = from;
+        if (from + (counter.cost - counter.capacity) * counter.intervalMs > now + EPSILON_MS)
           admitted = false;
       }
     }
@@ -244,23 +257,14 @@ export class MemoryStore implements Store {
   }
 
   /**
-   * The key a counter is kept under: its own, or, when the store is full and the key is new,
-   * the overflow key shared by every newcomer with the same limit.
+   * Whether a counter the store has never seen must go to the overflow counter. Sweeping is
+   * O(n): under sustained pressure it runs at most once per second of store time.
    */
-  private admitKey(counter: CounterSpec, now: number, charge: boolean): string {
-    const held =
-      counter.kind === 'window'
-        ? this.generation(counter.windowMs, now).counts.has(counter.key)
-        : this.buckets.has(counter.key);
-    if (held || !charge || this.windowKeyCount + this.buckets.size < this.maxKeys) return counter.key;
-    // Sweeping is O(n); do it at most once per second of store time under sustained pressure.
-    if (now - this.lastBucketSweep >= 1000) {
-      this.sweep();
-      if (this.windowKeyCount + this.buckets.size < this.maxKeys) return counter.key;
-    }
-    return counter.kind === 'window'
-      ? `${OVERFLOW_PREFIX}:w:${counter.windowMs}:${counter.limit}`
-      : `${OVERFLOW_PREFIX}:b:${counter.capacity}:${counter.intervalMs}`;
+  private full(now: number): boolean {
+    if (this.windowKeyCount + this.buckets.size < this.maxKeys) return false;
+    if (now - this.lastBucketSweep < 1000) return true;
+    this.sweep();
+    return this.windowKeyCount + this.buckets.size >= this.maxKeys;
   }
 
   /** Adds to a window counter, dropping it at zero: a counter never goes below zero. */
