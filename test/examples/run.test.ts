@@ -1,0 +1,64 @@
+import type { Server } from 'node:http';
+import request from 'supertest';
+import { EXAMPLES, runExample } from '../../examples/run.js';
+import { bearerToken, storeFromEnv } from '../../examples/support.js';
+
+/** What a client of each example sends to be admitted on one of its routes. */
+const SMOKE: Record<string, { method: 'get' | 'post'; path: string; headers: Record<string, string> }> = {
+  fastino: { method: 'get', path: '/v1/users/alice/summary', headers: { Authorization: 'Bearer fk_smoke' } },
+  fluid: { method: 'get', path: '/v1/status', headers: {} },
+  pioneer: { method: 'post', path: '/inference', headers: { Authorization: 'Bearer pk_smoke' } },
+  firsthand: { method: 'get', path: '/v1/jobs/job_none', headers: { Authorization: 'Bearer fh_live_smoke' } },
+};
+
+describe('npm run example -- <name>', () => {
+  test('names the four profiles and the Koa FirstHand', () => {
+    expect(Object.keys(EXAMPLES).sort()).toEqual([
+      'fastino',
+      'firsthand',
+      'firsthand-koa',
+      'fluid',
+      'pioneer',
+    ]);
+  });
+
+  test('an unknown name is refused with the list of names', async () => {
+    await expect(runExample('stripe', {})).rejects.toThrow(/Unknown example "stripe".*fastino, fluid/);
+    await expect(runExample('toString', {})).rejects.toThrow(/Unknown example/);
+  });
+
+  test.each(Object.keys(SMOKE))('%s starts on PORT with the memory store and answers', async (name) => {
+    const log = jest.spyOn(console, 'log').mockImplementation(() => {});
+    let server: Server | undefined;
+    try {
+      server = (await runExample(name, { PORT: '0' }))!;
+      expect(server.listening).toBe(true);
+      expect(log).toHaveBeenCalledWith(
+        expect.stringMatching(new RegExp(`^${name} example listening .*store: memory`)),
+      );
+      const { method, path, headers } = SMOKE[name]!;
+      const res = await request(server)[method](path).set(headers);
+      expect(res.status).toBeLessThan(500);
+      expect(res.headers['x-powered-by']).toBeUndefined();
+    } finally {
+      log.mockRestore();
+      await new Promise((resolve) => server?.close(resolve));
+    }
+  });
+});
+
+describe('support', () => {
+  test('no REDIS_URL, no Redis: the examples fall back to memory', async () => {
+    const { store } = await storeFromEnv({});
+    expect(store).toBeUndefined();
+    expect((await storeFromEnv({ REDIS_URL: '' })).store).toBeUndefined();
+  });
+
+  test('bearerToken reads Authorization: Bearer <token> only', () => {
+    expect(bearerToken({ authorization: 'Bearer fk_1' })).toBe('fk_1');
+    expect(bearerToken({ authorization: 'bearer  fk_1 ' })).toBe('fk_1');
+    expect(bearerToken({ authorization: 'Basic Zms6' })).toBeUndefined();
+    expect(bearerToken({ authorization: 'Bearer a b' })).toBeUndefined();
+    expect(bearerToken({})).toBeUndefined();
+  });
+});
