@@ -2,6 +2,7 @@ import type { Server } from 'node:http';
 import request from 'supertest';
 import { EXAMPLES, runExample } from '../../examples/run.js';
 import { bearerToken, storeFromEnv } from '../../examples/support.js';
+import { describeWithRedis, type RedisServer, redisCli, startRedis } from '../helpers/redis-server.js';
 
 /** What a client of each example sends to be admitted on one of its routes. */
 const SMOKE: Record<string, { method: 'get' | 'post'; path: string; headers: Record<string, string> }> = {
@@ -60,5 +61,33 @@ describe('support', () => {
     expect(bearerToken({ authorization: 'Basic Zms6' })).toBeUndefined();
     expect(bearerToken({ authorization: 'Bearer a b' })).toBeUndefined();
     expect(bearerToken({})).toBeUndefined();
+  });
+});
+
+describeWithRedis()('REDIS_URL', () => {
+  let redis: RedisServer;
+  beforeAll(async () => {
+    redis = await startRedis();
+  });
+  afterAll(async () => {
+    await redis.stop();
+  });
+
+  test('puts the counters in Redis, where a second instance of the example sees them', async () => {
+    const log = jest.spyOn(console, 'log').mockImplementation(() => {});
+    const env = { PORT: '0', REDIS_URL: `redis://127.0.0.1:${redis.port}` };
+    const servers: Server[] = [];
+    try {
+      servers.push((await runExample('fluid', env))!, (await runExample('fluid', env))!);
+      expect(log).toHaveBeenCalledWith(expect.stringContaining('store: redis'));
+      const first = await request(servers[0]!).get('/v1/status').set('X-Forwarded-For', '203.0.113.9');
+      const second = await request(servers[1]!).get('/v1/status').set('X-Forwarded-For', '203.0.113.9');
+      expect(first.headers['ratelimit-remaining']).toBe('99');
+      expect(second.headers['ratelimit-remaining']).toBe('98');
+      expect(await redisCli(redis.port, 'keys', '*203.0.113.9*')).toContain('203.0.113.9');
+    } finally {
+      log.mockRestore();
+      await Promise.all(servers.map((server) => new Promise((resolve) => server.close(resolve))));
+    }
   });
 });
