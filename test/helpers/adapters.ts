@@ -1,16 +1,27 @@
 import { bodyParser } from '@koa/bodyparser';
 import Router from '@koa/router';
 import express5 from 'express';
-import Koa3 from 'koa';
 import request from 'supertest';
-import { rateLimit as expressRateLimit } from '../../lib/express.js';
-import { rateLimit as koaRateLimit } from '../../lib/koa.js';
+import {
+  errorHandler as expressErrors,
+  rateLimit as expressRateLimit,
+  reportCost as expressReportCost,
+  usageHandler as expressUsage,
+} from '../../lib/express.js';
+import { HttpError } from '../../lib/http-errors.js';
+import {
+  errorHandler as koaErrors,
+  rateLimit as koaRateLimit,
+  reportCost as koaReportCost,
+  usageHandler as koaUsage,
+} from '../../lib/koa.js';
 import type { Limiter } from '../../lib/limiter.js';
 import type { TollgateOptions } from '../../lib/options.js';
+import type { Serializer } from '../../lib/serializers/index.js';
+import { Koa2, Koa3 } from './koa-versions.js';
 
-// The npm aliases of the previous majors ship no types; they share the current majors' API.
+// The npm alias of Express 4 ships no types; the adapter uses only what both majors share.
 const express4 = require('express4') as typeof express5;
-const Koa2 = require('koa2') as typeof Koa3;
 
 /** Options written once for every adapter: functions in them read only the `RequestInfo` fields. */
 export type SharedOptions = TollgateOptions<unknown>;
@@ -20,6 +31,10 @@ export type SharedOptions = TollgateOptions<unknown>;
  * - `GET /ping` → 200 `{ ok: true }` (outside the router)
  * - `GET /v1/items/:id` → 200 `{ id, remaining, scope }` from the request's decision
  * - `POST /v1/items` (JSON) → 201 `{ created: body }`
+ * - `GET /v1/fail/http` throws an `HttpError` (404 `USER_NOT_FOUND`, details, `WWW-Authenticate`);
+ *   `GET /v1/fail/crash` throws a plain `Error` whose message must not leak
+ * - `POST /v1/spend/:status` answers that status; with `X-Actual: n` it reports the actual cost n
+ * - `GET /usage` → the spending-cap usage of `spec.usage` (mounted before every limit)
  */
 export interface AppSpec {
   /** Mounted with `app.use()` after the body parser: every route. */
@@ -28,6 +43,10 @@ export interface AppSpec {
   readonly router?: SharedOptions | Limiter;
   /** Mounted on `GET /v1/items/:id` only. */
   readonly route?: SharedOptions | Limiter;
+  /** Serves `GET /usage` with the adapter's `usageHandler` for this limiter. */
+  readonly usage?: Limiter;
+  /** Mounts the adapter's `errorHandler` with this serializer. */
+  readonly errors?: Serializer;
   /** Proxy hops trusted: Express `trust proxy` = n; Koa `proxy` with `maxIpsCount` = n. */
   readonly proxyHops?: number;
 }
@@ -48,13 +67,27 @@ interface ItemDecision {
   scope: string | null;
 }
 
-function itemBody(id: string | undefined, decision: { remaining: number; scope: string | undefined } | undefined) {
+function itemBody(
+  id: string | undefined,
+  decision: { remaining: number; scope: string | undefined } | undefined,
+) {
   const summary: ItemDecision = {
     // JSON has no Infinity: an unlimited decision reports null.
     remaining: decision === undefined || !Number.isFinite(decision.remaining) ? null : decision.remaining,
     scope: decision?.scope ?? null,
   };
   return { id, ...summary };
+}
+
+/** What the failing routes throw; thrown synchronously so that Express 4 catches it too. */
+function fail(kind: string | undefined): never {
+  if (kind === 'http')
+    throw new HttpError(404, 'User "carol" not found', {
+      code: 'USER_NOT_FOUND',
+      details: { user_id: 'carol' },
+      headers: { 'WWW-Authenticate': 'Bearer' },
+    });
+  throw new Error('database password is hunter2');
 }
 
 function expressAdapter(name: string, express: typeof express5): Adapter {
@@ -65,6 +98,7 @@ function expressAdapter(name: string, express: typeof express5): Adapter {
       const app = express();
       if (spec.proxyHops !== undefined) app.set('trust proxy', spec.proxyHops);
       app.use(express.json());
+      if (spec.usage !== undefined) app.get('/usage', expressUsage(spec.usage));
       if (spec.app !== undefined) app.use(expressRateLimit(spec.app));
       app.get('/ping', (_req, res) => {
         res.json({ ok: true });
@@ -78,7 +112,14 @@ function expressAdapter(name: string, express: typeof express5): Adapter {
       router.post('/items', (req, res) => {
         res.status(201).json({ created: req.body });
       });
+      router.get('/fail/:kind', (req) => fail(req.params.kind as string));
+      router.post('/spend/:status', (req, res) => {
+        const actual = req.headers['x-actual'];
+        if (typeof actual === 'string') expressReportCost(req, Number(actual));
+        res.status(Number(req.params.status)).send('done');
+      });
       app.use('/v1', router);
+      if (spec.errors !== undefined) app.use(expressErrors({ serializer: spec.errors }));
       return request(app);
     },
     isRaw: (raw) => typeof raw === 'object' && raw !== null && 'res' in raw && !('state' in raw),
@@ -96,7 +137,12 @@ function koaAdapter(name: string, KoaApp: typeof Koa3): Adapter {
         app.proxy = true;
         app.maxIpsCount = spec.proxyHops;
       }
+      if (spec.errors !== undefined) app.use(koaErrors({ serializer: spec.errors }));
       app.use(bodyParser());
+      if (spec.usage !== undefined) {
+        const usage = koaUsage(spec.usage);
+        app.use((ctx, next) => (ctx.path === '/usage' ? usage(ctx, next) : next()));
+      }
       if (spec.app !== undefined) app.use(koaRateLimit(spec.app));
       app.use(async (ctx, next) => {
         if (ctx.method !== 'GET' || ctx.path !== '/ping') return next();
@@ -111,6 +157,13 @@ function koaAdapter(name: string, KoaApp: typeof Koa3): Adapter {
       router.post('/items', (ctx) => {
         ctx.status = 201;
         ctx.body = { created: ctx.request.body };
+      });
+      router.get('/fail/:kind', (ctx) => fail(ctx.params.kind));
+      router.post('/spend/:status', (ctx) => {
+        const actual = ctx.headers['x-actual'];
+        if (typeof actual === 'string') koaReportCost(ctx, Number(actual));
+        ctx.status = Number(ctx.params.status);
+        ctx.body = 'done';
       });
       app.use(router.routes());
       return request(app.callback());
