@@ -7,6 +7,12 @@ export type TollgateErrorCode =
   | 'ERR_TOLLGATE_INVALID_OPTION'
   /** Options that are valid one by one contradict each other (e.g. an hour limit below a minute limit). */
   | 'ERR_TOLLGATE_CONFLICTING_OPTIONS'
+  /**
+   * The framework is set to take the client IP from the left-most `X-Forwarded-For` entry,
+   * which any client can forge (Koa with `proxy: true` and `maxIpsCount: 0`). Raised per
+   * request, since a middleware cannot see the app when it is built.
+   */
+  | 'ERR_TOLLGATE_UNSAFE_PROXY'
   /** A tier resolver returned a name the scope does not define. */
   | 'ERR_TOLLGATE_UNKNOWN_TIER'
   /** A key function or cost function threw, or returned something unusable. */
@@ -22,7 +28,10 @@ export class TollgateError extends Error {
   }
 }
 
-/** Thrown at construction when the configuration cannot work. Never thrown while serving. */
+/**
+ * Thrown when the configuration cannot work: at construction, except for the framework's own
+ * settings that a middleware only sees per request (`ERR_TOLLGATE_UNSAFE_PROXY`).
+ */
 export class TollgateConfigError extends TollgateError {
   /** The option's path, e.g. `scopes[1].limits[0].max`. */
   readonly path: string;

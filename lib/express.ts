@@ -1,12 +1,13 @@
 import type { ErrorRequestHandler, NextFunction, Request, RequestHandler, Response } from 'express';
 import type { Decision } from './decision.js';
+import { TollgateConfigError } from './errors.js';
 import { renderError } from './http-errors.js';
 import { createLimiter, type Limiter } from './limiter.js';
 import type { TollgateOptions } from './options.js';
 import type { RequestInfo } from './request.js';
 import { requestIdOf } from './request-id.js';
 import { type Serializer, serializers } from './serializers/index.js';
-import { hasSettlement, reportActualCost, settle } from './spend-cap.js';
+import { hasSettlement, reportActualCost, settle, usageRefusal } from './spend-cap.js';
 
 declare global {
   namespace Express {
@@ -24,7 +25,8 @@ export function describeRequest(req: Request): RequestInfo<Request> {
   return {
     ip: req.ip,
     method: req.method,
-    path: req.path,
+    // The whole path, as Koa gives it: a router's middleware otherwise sees only its own part.
+    path: req.baseUrl + req.path,
     headers: req.headers,
     params: req.params,
     // Express 5 parses the query string on access: only pay for it when a key needs it.
@@ -52,6 +54,7 @@ export function rateLimit(options: ExpressOptions | Limiter<Request>): RequestHa
     let info: RequestInfo<Request> | undefined;
     let decision: Decision | undefined;
     try {
+      assertTrustworthyIp(req);
       info = describeRequest(req);
       decision = await limiter.check(info);
     } catch (error) {
@@ -83,6 +86,20 @@ export function rateLimit(options: ExpressOptions | Limiter<Request>): RequestHa
     }
     sendRefusal(res, limiter, combined, info);
   };
+}
+
+/**
+ * `trust proxy: true` makes `req.ip` the left-most `X-Forwarded-For` entry, which the client
+ * writes: every request could pick its own bucket. Refused per request (the middleware cannot
+ * see the app when it is built), as the Koa adapter refuses `proxy` without `maxIpsCount`.
+ */
+function assertTrustworthyIp(req: Request): void {
+  if (req.app.get('trust proxy') === true)
+    throw new TollgateConfigError(
+      'ERR_TOLLGATE_UNSAFE_PROXY',
+      'app.trust proxy',
+      "tollgate: 'trust proxy' is true, so req.ip is the left-most X-Forwarded-For entry, which any client can forge to dodge its limits. Set it to the number of proxies in front of the app (app.set('trust proxy', 1)) or their addresses.",
+    );
 }
 
 /**
@@ -125,7 +142,7 @@ export function usageHandler(limiter: Limiter<Request>): RequestHandler {
       const info = describeRequest(req);
       const usage = await limiter.usageOf(info);
       if (usage === undefined) {
-        sendRefusal(res, limiter, { ...UNAUTHENTICATED, now: Date.now() }, info);
+        sendRefusal(res, limiter, usageRefusal(Date.now()), info);
         return;
       }
       res.setHeader('Cache-Control', 'no-store');
@@ -135,25 +152,6 @@ export function usageHandler(limiter: Limiter<Request>): RequestHandler {
     }
   };
 }
-
-const UNAUTHENTICATED: Decision = {
-  allowed: false,
-  shadow: false,
-  status: 401,
-  reason: 'spend_missing',
-  scope: undefined,
-  code: undefined,
-  message: 'This request has no key to read the usage of',
-  limit: Number.POSITIVE_INFINITY,
-  remaining: Number.POSITIVE_INFINITY,
-  resetAt: 0,
-  windowMs: 0,
-  cost: 0,
-  retryAfter: undefined,
-  now: 0,
-  policies: [],
-  headers: [],
-};
 
 function sendRefusal(
   res: Response,

@@ -96,7 +96,12 @@ export function describeError(
   if (fields === undefined || status === undefined) {
     return { description: describe(500, statusTitle(500), requestId), headers: [], expected: false };
   }
-  if (fields.type === 'entity.parse.failed') {
+  // body-parser's malformed JSON, and co-body's (under @koa/bodyparser): a SyntaxError with
+  // status 400 whose text quotes the body. Either way the answer is fixed, never the body back.
+  const malformedJson =
+    fields.type === 'entity.parse.failed' ||
+    (error instanceof SyntaxError && status === 400 && typeof fields.body === 'string');
+  if (malformedJson) {
     return {
       description: describe(400, 'The request body is not valid JSON', requestId),
       headers: [],

@@ -15,7 +15,6 @@ export type {
   TollgateOptions,
 } from './options.js';
 export { scopeOptionsSchema, spendCapOptionsSchema, tollgateOptionsSchema } from './options.js';
-export { reportActualCost } from './spend-cap.js';
 export type { RequestInfo } from './request.js';
 export { requestIdOf } from './request-id.js';
 export { scope } from './scopes.js';
@@ -26,6 +25,7 @@ export {
   type Serializer,
   serializers,
 } from './serializers/index.js';
+export { reportActualCost } from './spend-cap.js';
 export type {
   BucketCounterSpec,
   ConsumeResult,

@@ -8,7 +8,7 @@ import type { TollgateOptions } from './options.js';
 import type { RequestInfo } from './request.js';
 import { requestIdOf } from './request-id.js';
 import { type Serializer, serializers } from './serializers/index.js';
-import { hasSettlement, reportActualCost, settle } from './spend-cap.js';
+import { hasSettlement, reportActualCost, settle, usageRefusal } from './spend-cap.js';
 
 declare module 'koa' {
   interface DefaultState {
@@ -121,7 +121,7 @@ export function usageHandler(limiter: Limiter<Context>): Middleware {
     const info = describeRequest(ctx);
     const usage = await limiter.usageOf(info);
     if (usage === undefined) {
-      sendRefusal(ctx, limiter, { ...UNAUTHENTICATED, now: Date.now() }, info);
+      sendRefusal(ctx, limiter, usageRefusal(Date.now()), info);
       return;
     }
     ctx.set('Cache-Control', 'no-store');
@@ -129,30 +129,10 @@ export function usageHandler(limiter: Limiter<Context>): Middleware {
   };
 }
 
-// The same answer as tollgate/express's usage handler gives a request without a key.
-const UNAUTHENTICATED: Decision = {
-  allowed: false,
-  shadow: false,
-  status: 401,
-  reason: 'spend_missing',
-  scope: undefined,
-  code: undefined,
-  message: 'This request has no key to read the usage of',
-  limit: Number.POSITIVE_INFINITY,
-  remaining: Number.POSITIVE_INFINITY,
-  resetAt: 0,
-  windowMs: 0,
-  cost: 0,
-  retryAfter: undefined,
-  now: 0,
-  policies: [],
-  headers: [],
-};
-
 function assertTrustworthyIp(app: Koa): void {
   if (app.proxy && !(app.maxIpsCount > 0))
     throw new TollgateConfigError(
-      'ERR_TOLLGATE_CONFLICTING_OPTIONS',
+      'ERR_TOLLGATE_UNSAFE_PROXY',
       'app.maxIpsCount',
       `tollgate: app.proxy is on with app.maxIpsCount 0, so ctx.ip is the left-most entry of ${app.proxyIpHeader}, which any client can forge to dodge its limits. Set app.maxIpsCount to the number of proxies in front of the app, e.g. new Koa({ proxy: true, maxIpsCount: 1 }).`,
     );
@@ -194,7 +174,7 @@ export function errorHandler(options: KoaErrorHandlerOptions = {}): Middleware {
       ctx.app.emit('error', error, ctx);
       const requestId = ctx.response.get('X-Request-Id') || requestIdOf(ctx.headers);
       for (const name of ctx.res.getHeaderNames()) ctx.res.removeHeader(name);
-      answer(ctx, renderError(fromCoBody(error), { serializer, requestId }));
+      answer(ctx, renderError(error, { serializer, requestId }));
       return;
     }
     if (notFound && ctx.status === 404 && ctx.body == null) {
@@ -202,17 +182,6 @@ export function errorHandler(options: KoaErrorHandlerOptions = {}): Middleware {
       answer(ctx, renderError(new HttpError(404), { serializer, requestId }));
     }
   };
-}
-
-/**
- * co-body (under @koa/bodyparser) throws a malformed JSON body as the parser's `SyntaxError`
- * with `status` 400, whose text quotes the body; body-parser's `entity.parse.failed` is the
- * shape the core answers with a fixed message.
- */
-function fromCoBody(error: unknown): unknown {
-  if (!(error instanceof SyntaxError)) return error;
-  const { status, body } = error as SyntaxError & { status?: unknown; body?: unknown };
-  return status === 400 && typeof body === 'string' ? { status, type: 'entity.parse.failed' } : error;
 }
 
 function answer(ctx: Context, error: ErrorAnswer): void {

@@ -120,6 +120,28 @@ export function spendCounter<Raw>(
   };
 }
 
+/** The 401 a usage endpoint answers to a request with no key: the same in every adapter. */
+export function usageRefusal(now: number): Decision {
+  return {
+    allowed: false,
+    shadow: false,
+    status: 401,
+    reason: 'spend_missing',
+    scope: undefined,
+    code: undefined,
+    message: 'This request has no key to read the usage of',
+    limit: Number.POSITIVE_INFINITY,
+    remaining: Number.POSITIVE_INFINITY,
+    resetAt: now,
+    windowMs: 0,
+    cost: 0,
+    retryAfter: undefined,
+    now,
+    policies: [],
+    headers: [],
+  };
+}
+
 // ---------------------------------------------------------------------------------------------
 // Settlement: what happens to a reserved charge once the response is known.
 

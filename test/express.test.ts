@@ -1,5 +1,5 @@
-import express5 from 'express';
 import type { Request } from 'express';
+import express5 from 'express';
 import express4 from 'express4';
 import request from 'supertest';
 import { rateLimit } from '../lib/express.js';
@@ -19,7 +19,9 @@ describe.each(versions)('%s', (_name, express) => {
     const clock = manualClock();
     const app = express();
     app.use(rateLimit({ now: clock.now, scopes: [perIp(2)] }));
-    app.get('/a', (req, res) => res.json({ remaining: req.rateLimit?.remaining, scope: req.rateLimit?.scope }));
+    app.get('/a', (req, res) =>
+      res.json({ remaining: req.rateLimit?.remaining, scope: req.rateLimit?.scope }),
+    );
     app.get('/b', (_req, res) => res.send('b'));
     expect((await request(app).get('/a')).body).toEqual({ remaining: 1, scope: 'ip' });
     expect((await request(app).get('/b')).status).toBe(200);
@@ -27,7 +29,11 @@ describe.each(versions)('%s', (_name, express) => {
     expect(refused.status).toBe(429);
     expect(refused.headers['content-type']).toBe('application/problem+json; charset=utf-8');
     expect(refused.headers['x-request-id']).toMatch(/^req_[0-9A-Z]{26}$/);
-    expect(refused.body).toMatchObject({ status: 429, reason: 'ip_minute', 'violated-policies': ['ip_minute'] });
+    expect(refused.body).toMatchObject({
+      status: 429,
+      reason: 'ip_minute',
+      'violated-policies': ['ip_minute'],
+    });
   });
 
   test('a router limit covers only its routes', async () => {
@@ -44,8 +50,12 @@ describe.each(versions)('%s', (_name, express) => {
 
   test('a single route limit reads route parameters', async () => {
     const app = express();
-    app.get('/banks/:bankId/tx', rateLimit({ scopes: [{ name: 'bank', key: { param: 'bankId' }, code: 1455, limits: [{ max: 1, window: '1m' }] }] }), (_req, res) =>
-      res.send('tx'),
+    app.get(
+      '/banks/:bankId/tx',
+      rateLimit({
+        scopes: [{ name: 'bank', key: { param: 'bankId' }, code: 1455, limits: [{ max: 1, window: '1m' }] }],
+      }),
+      (_req, res) => res.send('tx'),
     );
     expect((await request(app).get('/banks/b1/tx')).status).toBe(200);
     expect((await request(app).get('/banks/b1/tx')).status).toBe(429);
@@ -57,9 +67,23 @@ describe.each(versions)('%s', (_name, express) => {
     const store = new MemoryStore({ now: clock.now });
     const app = express();
     const router = express.Router();
-    router.use(rateLimit({ store, now: clock.now, headers: 'ietf', scopes: [{ name: 'global', key: 'ip', limits: [{ max: 10, window: '1m' }] }] }));
-    router.post('/generate', rateLimit({ store, now: clock.now, headers: 'ietf', scopes: [{ name: 'generate', key: 'ip', limits: [{ max: 2, window: '1m' }] }] }), (req, res) =>
-      res.json({ policies: req.rateLimit?.policies.map((p) => `${p.id}=${p.remaining}`) }),
+    router.use(
+      rateLimit({
+        store,
+        now: clock.now,
+        headers: 'ietf',
+        scopes: [{ name: 'global', key: 'ip', limits: [{ max: 10, window: '1m' }] }],
+      }),
+    );
+    router.post(
+      '/generate',
+      rateLimit({
+        store,
+        now: clock.now,
+        headers: 'ietf',
+        scopes: [{ name: 'generate', key: 'ip', limits: [{ max: 2, window: '1m' }] }],
+      }),
+      (req, res) => res.json({ policies: req.rateLimit?.policies.map((p) => `${p.id}=${p.remaining}`) }),
     );
     router.get('/other', (req, res) => res.json({ remaining: req.rateLimit?.remaining }));
     app.use(router);
@@ -87,7 +111,9 @@ describe.each(versions)('%s', (_name, express) => {
     const statuses: number[] = [];
     for (let i = 0; i < 10; i++) {
       // The client forges the left entries; the proxy appends the address it saw (198.51.100.9).
-      const res = await request(app).get('/').set('X-Forwarded-For', `10.0.0.${i}, 172.16.${i}.1, 198.51.100.9`);
+      const res = await request(app)
+        .get('/')
+        .set('X-Forwarded-For', `10.0.0.${i}, 172.16.${i}.1, 198.51.100.9`);
       statuses.push(res.status);
       if (res.status === 200) expect(res.body.ip).toBe('198.51.100.9');
     }
@@ -111,18 +137,49 @@ describe.each(versions)('%s', (_name, express) => {
     expect((await request(app).post('/').set('Authorization', huge)).status).toBe(200);
     expect((await request(app).post('/').set('Authorization', huge)).status).toBe(200);
     expect((await request(app).post('/').set('Authorization', huge)).status).toBe(429);
-    expect((await request(app).post('/').send({ source_account: { $gt: '' } })).status).toBe(200);
-    expect((await request(app).post('/').set('Authorization', 'Bearer a:b{c}').send({ source_account: 'x'.repeat(5000) })).status).toBe(200);
+    expect(
+      (
+        await request(app)
+          .post('/')
+          .send({ source_account: { $gt: '' } })
+      ).status,
+    ).toBe(200);
+    expect(
+      (
+        await request(app)
+          .post('/')
+          .set('Authorization', 'Bearer a:b{c}')
+          .send({ source_account: 'x'.repeat(5000) })
+      ).status,
+    ).toBe(200);
     expect((await request(app).post('/').set('Authorization', 'Bearer \u00ff\u00fe')).status).toBe(200);
   });
 
   test('an unknown tier reaches the app error handler instead of hanging', async () => {
     const app = express();
-    app.use(rateLimit({ scopes: [{ name: 'k', key: 'ip', tiers: { free: { limits: [{ max: 1, window: '1m' }] } }, tier: () => 'gold' }] }));
+    app.use(
+      rateLimit({
+        scopes: [
+          {
+            name: 'k',
+            key: 'ip',
+            tiers: { free: { limits: [{ max: 1, window: '1m' }] } },
+            tier: () => 'gold',
+          },
+        ],
+      }),
+    );
     app.get('/', (_req, res) => res.send('ok'));
-    app.use((err: Error & { code?: string }, _req: Request, res: express5.Response, _next: express5.NextFunction) => {
-      res.status(500).json({ code: err.code });
-    });
+    app.use(
+      (
+        err: Error & { code?: string },
+        _req: Request,
+        res: express5.Response,
+        _next: express5.NextFunction,
+      ) => {
+        res.status(500).json({ code: err.code });
+      },
+    );
     const res = await request(app).get('/');
     expect(res.status).toBe(500);
     expect(res.body).toEqual({ code: 'ERR_TOLLGATE_UNKNOWN_TIER' });
@@ -146,5 +203,26 @@ describe.each(versions)('%s', (_name, express) => {
     expect(res.status).toBe(200);
     expect(res.body).toEqual({ allowed: false });
     expect(res.headers['retry-after']).toBeUndefined();
+  });
+});
+
+describe('unsafe proxy settings', () => {
+  test('trust proxy: true is refused with ERR_TOLLGATE_UNSAFE_PROXY, since clients write X-Forwarded-For', async () => {
+    const app = express5();
+    app.set('trust proxy', true);
+    app.use(rateLimit({ scopes: [{ name: 'ip', key: 'ip', limits: [{ max: 1, window: '1m' }] }] }));
+    app.get('/', (_req, res) => res.send('ok'));
+    app.use(
+      (
+        err: Error & { code?: string; path?: string },
+        _req: Request,
+        res: express5.Response,
+        _next: express5.NextFunction,
+      ) => {
+        res.status(500).json({ code: err.code, path: err.path });
+      },
+    );
+    const res = await request(app).get('/').set('X-Forwarded-For', '1.2.3.4');
+    expect(res.body).toEqual({ code: 'ERR_TOLLGATE_UNSAFE_PROXY', path: 'app.trust proxy' });
   });
 });

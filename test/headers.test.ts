@@ -1,13 +1,22 @@
+import type { Request } from 'express';
 import express from 'express';
 import { parseItem, parseList } from 'structured-headers';
 import request from 'supertest';
 import { rateLimit } from '../lib/express.js';
 import type { TollgateOptions } from '../lib/options.js';
-import type { Request } from 'express';
 import { manualClock, T0 } from './helpers/clock.js';
 
 // T0 is 2025-10-27T12:00:00Z = 1761566400; every request below is sent 15 s into the minute.
-const general = { name: 'ip', key: 'ip' as const, code: 1453, limits: [{ max: 100, window: '1m' }, { max: 6000, window: '1h' }], burst: 20 };
+const general = {
+  name: 'ip',
+  key: 'ip' as const,
+  code: 1453,
+  limits: [
+    { max: 100, window: '1m' },
+    { max: 6000, window: '1h' },
+  ],
+  burst: 20,
+};
 
 function appWith(options: Omit<TollgateOptions<Request>, 'now'>) {
   const clock = manualClock(T0 + 15_000);
@@ -17,7 +26,8 @@ function appWith(options: Omit<TollgateOptions<Request>, 'now'>) {
   return { app, clock };
 }
 
-const pick = (headers: Record<string, string>, names: string[]) => Object.fromEntries(names.map((n) => [n, headers[n]]));
+const pick = (headers: Record<string, string>, names: string[]) =>
+  Object.fromEntries(names.map((n) => [n, headers[n]]));
 
 describe('header dialects, byte for byte', () => {
   test('x-ratelimit with Unix-seconds reset reports the binding limit', async () => {
@@ -33,7 +43,11 @@ describe('header dialects, byte for byte', () => {
   });
 
   test('x-ratelimit with ISO-8601 UTC reset', async () => {
-    const { app } = appWith({ scopes: [{ ...general, headerLimit: 'minute' }], headers: 'x-ratelimit', resetFormat: 'iso' });
+    const { app } = appWith({
+      scopes: [{ ...general, headerLimit: 'minute' }],
+      headers: 'x-ratelimit',
+      resetFormat: 'iso',
+    });
     const res = await request(app).get('/');
     expect(res.headers['x-ratelimit-reset']).toBe('2025-10-27T12:01:00Z');
   });
@@ -60,7 +74,9 @@ describe('header dialects, byte for byte', () => {
   test('ietf: RateLimit-Policy lists every policy; RateLimit carries r and t; both valid RFC 9651', async () => {
     const { app } = appWith({ scopes: [{ ...general, headerLimit: 'minute' }], headers: 'ietf' });
     const res = await request(app).get('/');
-    expect(res.headers['ratelimit-policy']).toBe('"ip_minute";q=100;w=60, "ip_hour";q=6000;w=3600, "ip_burst";q=20;w=12');
+    expect(res.headers['ratelimit-policy']).toBe(
+      '"ip_minute";q=100;w=60, "ip_hour";q=6000;w=3600, "ip_burst";q=20;w=12',
+    );
     expect(res.headers.ratelimit).toBe('"ip_minute";r=99;t=45');
 
     const policies = parseList(res.headers['ratelimit-policy']!);
@@ -75,13 +91,20 @@ describe('header dialects, byte for byte', () => {
   });
 
   test('several dialects at once', async () => {
-    const { app } = appWith({ scopes: [{ ...general, headerLimit: 'minute' }], headers: ['x-ratelimit', 'ratelimit', 'ietf'] });
+    const { app } = appWith({
+      scopes: [{ ...general, headerLimit: 'minute' }],
+      headers: ['x-ratelimit', 'ratelimit', 'ietf'],
+    });
     const res = await request(app).get('/');
-    for (const name of ['x-ratelimit-limit', 'ratelimit-limit', 'ratelimit-policy', 'ratelimit']) expect(res.headers[name]).toBeDefined();
+    for (const name of ['x-ratelimit-limit', 'ratelimit-limit', 'ratelimit-policy', 'ratelimit'])
+      expect(res.headers[name]).toBeDefined();
   });
 
   test('headers: false sends none, but a refusal still has Retry-After and the reason', async () => {
-    const { app } = appWith({ scopes: [{ name: 'ip', key: 'ip', limits: [{ max: 1, window: '1m' }] }], headers: false });
+    const { app } = appWith({
+      scopes: [{ name: 'ip', key: 'ip', limits: [{ max: 1, window: '1m' }] }],
+      headers: false,
+    });
     const ok = await request(app).get('/');
     expect(Object.keys(ok.headers).filter((n) => n.includes('ratelimit'))).toEqual([]);
     const refused = await request(app).get('/');
@@ -107,7 +130,19 @@ describe('refusal headers', () => {
   });
 
   test('a refusal by the minute window names it and waits for the next minute', async () => {
-    const { app, clock } = appWith({ scopes: [{ name: 'ip', key: 'ip', limits: [{ max: 2, window: '1m' }, { max: 10, window: '1h' }] }], headers: 'ietf' });
+    const { app, clock } = appWith({
+      scopes: [
+        {
+          name: 'ip',
+          key: 'ip',
+          limits: [
+            { max: 2, window: '1m' },
+            { max: 10, window: '1h' },
+          ],
+        },
+      ],
+      headers: 'ietf',
+    });
     await request(app).get('/');
     await request(app).get('/');
     const refused = await request(app).get('/');
@@ -119,7 +154,10 @@ describe('refusal headers', () => {
   });
 
   test('reasonHeader: false leaves out X-RateLimit-Reason', async () => {
-    const { app } = appWith({ scopes: [{ name: 'ip', key: 'ip', limits: [{ max: 1, window: '1m' }] }], reasonHeader: false });
+    const { app } = appWith({
+      scopes: [{ name: 'ip', key: 'ip', limits: [{ max: 1, window: '1m' }] }],
+      reasonHeader: false,
+    });
     await request(app).get('/');
     const refused = await request(app).get('/');
     expect(refused.headers['x-ratelimit-reason']).toBeUndefined();

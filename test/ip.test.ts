@@ -36,10 +36,15 @@ describe('ipKey', () => {
     expect(keys).toEqual(new Set(['2001:db8:1:2::/64']));
   });
 
-  test.each([[undefined], [''], ['not an ip'], ['999.1.1.1'], ['1:2:3'], ['x'.repeat(10_000)], ['::ffff:1.2.3']])(
-    '%p has no key',
-    (value) => expect(ipKey(value as string | undefined, 56)).toBeUndefined(),
-  );
+  test.each([
+    [undefined],
+    [''],
+    ['not an ip'],
+    ['999.1.1.1'],
+    ['1:2:3'],
+    ['x'.repeat(10_000)],
+    ['::ffff:1.2.3'],
+  ])('%p has no key', (value) => expect(ipKey(value as string | undefined, 56)).toBeUndefined());
 });
 
 describe('parseIPv6', () => {
@@ -64,5 +69,6 @@ describe('allow-list', () => {
     ['garbage', false],
   ])('%p → %p', (address, expected) => expect(allowed(address as string | undefined)).toBe(expected));
 
-  test('canonical addresses', () => expect(canonicalIp('::ffff:7f00:1')).toEqual({ address: '127.0.0.1', family: 'ipv4' }));
+  test('canonical addresses', () =>
+    expect(canonicalIp('::ffff:7f00:1')).toEqual({ address: '127.0.0.1', family: 'ipv4' }));
 });

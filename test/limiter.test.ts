@@ -9,7 +9,10 @@ const HOUR = 3_600_000;
 describe('exactness', () => {
   test('1,000 concurrent requests on one key with limit 100 admit exactly 100', async () => {
     const clock = manualClock();
-    const limiter = createLimiter({ now: clock.now, scopes: [{ name: 'ip', key: 'ip', limits: [{ max: 100, window: '1m' }] }] });
+    const limiter = createLimiter({
+      now: clock.now,
+      scopes: [{ name: 'ip', key: 'ip', limits: [{ max: 100, window: '1m' }] }],
+    });
     const decisions = await Promise.all(Array.from({ length: 1000 }, () => limiter.check(requestFrom())));
     expect(decisions.filter((d) => d?.allowed)).toHaveLength(100);
     expect(decisions.filter((d) => d?.status === 429)).toHaveLength(900);
@@ -33,7 +36,16 @@ describe('several windows', () => {
     const limiter = createLimiter({
       now: clock.now,
       store,
-      scopes: [{ name: 'ip', key: 'ip', limits: [{ max: 10, window: '1m' }, { max: 100, window: '1h' }] }],
+      scopes: [
+        {
+          name: 'ip',
+          key: 'ip',
+          limits: [
+            { max: 10, window: '1m' },
+            { max: 100, window: '1h' },
+          ],
+        },
+      ],
     });
     const admittedPerMinute: number[] = [];
     const admittedPerHour = new Map<number, number>();
@@ -62,7 +74,16 @@ describe('several windows', () => {
     const clock = manualClock();
     const limiter = createLimiter({
       now: clock.now,
-      scopes: [{ name: 'ip', key: 'ip', limits: [{ max: 5, window: '1m' }, { max: 5, window: '1h' }] }],
+      scopes: [
+        {
+          name: 'ip',
+          key: 'ip',
+          limits: [
+            { max: 5, window: '1m' },
+            { max: 5, window: '1h' },
+          ],
+        },
+      ],
     });
     for (let i = 0; i < 5; i++) expect((await limiter.check(requestFrom()))?.allowed).toBe(true);
     clock.advance(MINUTE);
@@ -93,7 +114,15 @@ describe('several windows', () => {
 
 describe('burst allowance', () => {
   // General tier: 100/min, 6,000/h, burst 20 — the bucket refills at 100/min, one unit per 600 ms.
-  const general = { name: 'ip', key: 'ip' as const, limits: [{ max: 100, window: '1m' }, { max: 6000, window: '1h' }], burst: 20 };
+  const general = {
+    name: 'ip',
+    key: 'ip' as const,
+    limits: [
+      { max: 100, window: '1m' },
+      { max: 6000, window: '1h' },
+    ],
+    burst: 20,
+  };
 
   test('at most `burst` requests arrive at once', async () => {
     const clock = manualClock();
@@ -152,8 +181,16 @@ describe('cost', () => {
     async (cost) => {
       const store = new MemoryStore();
       const consume = jest.spyOn(store, 'consume');
-      const limiter = createLimiter({ store, cost: () => cost, scopes: [{ name: 'ip', key: 'ip', limits: [{ max: 10, window: '1m' }] }] });
-      expect(await limiter.check(requestFrom())).toMatchObject({ allowed: false, status: 400, reason: 'invalid_cost' });
+      const limiter = createLimiter({
+        store,
+        cost: () => cost,
+        scopes: [{ name: 'ip', key: 'ip', limits: [{ max: 10, window: '1m' }] }],
+      });
+      expect(await limiter.check(requestFrom())).toMatchObject({
+        allowed: false,
+        status: 400,
+        reason: 'invalid_cost',
+      });
       expect(consume).not.toHaveBeenCalled();
     },
   );
@@ -180,7 +217,8 @@ describe('tiers', () => {
   test('a resolver picks the tier per request; unlimited counts nothing', async () => {
     const clock = manualClock();
     const limiter = limiterWithTiers(clock.now);
-    const as = (plan: string, key: string) => requestFrom({ headers: { authorization: `Bearer ${key}`, 'x-plan': plan } });
+    const as = (plan: string, key: string) =>
+      requestFrom({ headers: { authorization: `Bearer ${key}`, 'x-plan': plan } });
     expect((await limiter.check(as('free', 'a')))?.limit).toBe(2);
     expect((await limiter.check(as('standard', 'b')))?.limit).toBe(5);
     for (let i = 0; i < 100; i++) {
@@ -205,7 +243,12 @@ describe('missing keys', () => {
         { name: 'partner', key: { header: 'x-partner-id' }, limits: [{ max: 5, window: '1m' }] },
       ],
     });
-    expect(await limiter.check(requestFrom())).toMatchObject({ allowed: false, status: 401, reason: 'key_missing', code: 'UNAUTHORIZED' });
+    expect(await limiter.check(requestFrom())).toMatchObject({
+      allowed: false,
+      status: 401,
+      reason: 'key_missing',
+      code: 'UNAUTHORIZED',
+    });
     const withKey = await limiter.check(requestFrom({ headers: { 'x-api-key': 'k1' } }));
     expect(withKey?.policies.map((p) => p.id)).toEqual(['key_minute']);
   });
@@ -231,12 +274,21 @@ describe('store failures', () => {
 
   test('fail closed answers 503', async () => {
     const limiter = createLimiter({ store: failing(), scopes, onStoreError: 'closed' });
-    expect(await limiter.check(requestFrom())).toMatchObject({ allowed: false, status: 503, reason: 'store_unavailable' });
+    expect(await limiter.check(requestFrom())).toMatchObject({
+      allowed: false,
+      status: 503,
+      reason: 'store_unavailable',
+    });
   });
 
   test('insurance enforces the limit divided by the number of instances', async () => {
     const clock = manualClock();
-    const limiter = createLimiter({ now: clock.now, store: failing(), scopes, onStoreError: { insurance: { divisor: 2 } } });
+    const limiter = createLimiter({
+      now: clock.now,
+      store: failing(),
+      scopes,
+      onStoreError: { insurance: { divisor: 2 } },
+    });
     const decisions = await Promise.all(Array.from({ length: 10 }, () => limiter.check(requestFrom())));
     expect(decisions.filter((d) => d?.allowed)).toHaveLength(2);
     expect(decisions[0]).toMatchObject({ limit: 2, storeError: expect.any(Error) });
@@ -277,14 +329,21 @@ describe('hooks, skip, allow-list and shadow', () => {
     await limiter.check(requestFrom());
     const decision = await limiter.check(requestFrom());
     expect(decision).toMatchObject({ allowed: false, shadow: true, reason: 'ip_minute' });
-    expect(decision?.headers.map(([name]) => name)).toEqual(['RateLimit-Limit', 'RateLimit-Remaining', 'RateLimit-Reset']);
+    expect(decision?.headers.map(([name]) => name)).toEqual([
+      'RateLimit-Limit',
+      'RateLimit-Remaining',
+      'RateLimit-Reset',
+    ]);
   });
 });
 
 describe('refund', () => {
   test('gives back what a decision charged, once', async () => {
     const clock = manualClock();
-    const limiter = createLimiter({ now: clock.now, scopes: [{ name: 'ip', key: 'ip', limits: [{ max: 3, window: '1m' }], burst: 3 }] });
+    const limiter = createLimiter({
+      now: clock.now,
+      scopes: [{ name: 'ip', key: 'ip', limits: [{ max: 3, window: '1m' }], burst: 3 }],
+    });
     const first = await limiter.check(requestFrom());
     await limiter.check(requestFrom());
     await limiter.refund(first!);

@@ -17,11 +17,14 @@ limiter.check(req).then(async (first) => {
 
 describe('the built package', () => {
   beforeAll(() => {
-    if (!existsSync(join(root, 'dist', 'index.js'))) throw new Error('dist/ is missing: run `npm run build` first');
+    if (!existsSync(join(root, 'dist', 'index.js')))
+      throw new Error('dist/ is missing: run `npm run build` first');
   });
 
   test('imports as ESM', () => {
-    const code = program("const core = await import('tollgate'); const express = await import('tollgate/express');");
+    const code = program(
+      "const core = await import('tollgate'); const express = await import('tollgate/express');",
+    );
     expect(run(['--input-type=module', '-e', code])).toBe('true 429 function function');
   });
 
@@ -31,6 +34,7 @@ describe('the built package', () => {
   });
 
   test('ships types for both conditions', () => {
-    for (const file of ['index.d.ts', 'index.d.cts', 'express.d.ts', 'express.d.cts']) expect(existsSync(join(root, 'dist', file))).toBe(true);
+    for (const file of ['index.d.ts', 'index.d.cts', 'express.d.ts', 'express.d.cts'])
+      expect(existsSync(join(root, 'dist', file))).toBe(true);
   });
 });

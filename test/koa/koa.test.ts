@@ -72,7 +72,7 @@ describe.each(koaVersions)('%s', (_name, KoaApp) => {
     expect(reached()).toBe(0);
     expect(errors).toHaveLength(2);
     expect(errors[0]).toBeInstanceOf(TollgateConfigError);
-    expect(errors[0]).toMatchObject({ code: 'ERR_TOLLGATE_CONFLICTING_OPTIONS', path: 'app.maxIpsCount' });
+    expect(errors[0]).toMatchObject({ code: 'ERR_TOLLGATE_UNSAFE_PROXY', path: 'app.maxIpsCount' });
     expect((errors[0] as Error).message).toMatch(/X-Forwarded-For.*maxIpsCount/);
     // Fixing the app is enough: the middleware reads the setting on each request.
     app.maxIpsCount = 1;

@@ -169,20 +169,16 @@ describe.each(adapters)('$name: policies and hooks', (adapter) => {
     expect(adapter.isRaw(raw)).toBe(true);
   });
 
-  // Express's req.path is relative to the router's mount point, Koa's ctx.path is the whole
-  // path: a skip or key function reading `path` sees different values. Marked failing for
-  // Express until its adapter describes the whole path (baseUrl + path).
-  (adapter.framework === 'express' ? test.failing : test)(
-    'a route-level middleware sees the whole path, as an app-level one does',
-    async () => {
-      const paths: string[] = [];
-      const client = adapter.build({
-        route: { now: manualClock().now, scopes: [perIp(5)], onDecision: (_d, req) => paths.push(req.path) },
-      });
-      await client.get('/v1/items/1');
-      expect(paths).toEqual(['/v1/items/1']);
-    },
-  );
+  // Regression: Express's req.path is relative to the router's mount point, Koa's ctx.path is
+  // the whole path; the Express adapter now describes baseUrl + path so both agree.
+  test('a route-level middleware sees the whole path, as an app-level one does', async () => {
+    const paths: string[] = [];
+    const client = adapter.build({
+      route: { now: manualClock().now, scopes: [perIp(5)], onDecision: (_d, req) => paths.push(req.path) },
+    });
+    await client.get('/v1/items/1');
+    expect(paths).toEqual(['/v1/items/1']);
+  });
 
   test('hooks receive the route parameters and parsed body', async () => {
     const infos: Array<Pick<RequestInfo<unknown>, 'params' | 'body' | 'query'>> = [];

@@ -4,8 +4,20 @@ import { MemoryStore } from '../../lib/stores/memory.js';
 import { manualClock } from '../helpers/clock.js';
 import { requestFrom } from '../helpers/requests.js';
 
-const window = (key: string, limit = 5, cost = 1): CounterSpec => ({ kind: 'window', key, windowMs: 60_000, limit, cost });
-const bucket = (key: string, capacity = 5, cost = 1): CounterSpec => ({ kind: 'bucket', key, capacity, intervalMs: 1000, cost });
+const window = (key: string, limit = 5, cost = 1): CounterSpec => ({
+  kind: 'window',
+  key,
+  windowMs: 60_000,
+  limit,
+  cost,
+});
+const bucket = (key: string, capacity = 5, cost = 1): CounterSpec => ({
+  kind: 'bucket',
+  key,
+  capacity,
+  intervalMs: 1000,
+  cost,
+});
 
 describe('MemoryStore is bounded', () => {
   test('ended windows are reclaimed whole when their window ends', () => {
@@ -51,7 +63,11 @@ describe('MemoryStore is bounded', () => {
   test('through the limiter, a flood of random API keys at the cap never passes unlimited', async () => {
     const clock = manualClock();
     const store = new MemoryStore({ now: clock.now, maxKeys: 50 });
-    const limiter = createLimiter({ store, now: clock.now, scopes: [{ name: 'key', key: 'apiKey', limits: [{ max: 10, window: '1m' }] }] });
+    const limiter = createLimiter({
+      store,
+      now: clock.now,
+      scopes: [{ name: 'key', key: 'apiKey', limits: [{ max: 10, window: '1m' }] }],
+    });
     let admitted = 0;
     for (let i = 0; i < 2000; i++) {
       const decision = await limiter.check(requestFrom({ headers: { authorization: `Bearer random-${i}` } }));
@@ -82,12 +98,16 @@ describe('MemoryStore semantics', () => {
     const clock = manualClock();
     const store = new MemoryStore({ now: clock.now });
     const first = store.consume([window('k')]).counters[0]!;
-    store.refund([{ ...(window('k', 5, 3) as Extract<CounterSpec, { kind: 'window' }>), windowStart: first.windowStart! }]);
+    store.refund([
+      { ...(window('k', 5, 3) as Extract<CounterSpec, { kind: 'window' }>), windowStart: first.windowStart! },
+    ]);
     expect(store.peek([window('k')]).counters[0]?.remaining).toBe(5);
     store.consume([window('k')]);
     clock.advance(60_000);
     store.consume([window('k')]);
-    store.refund([{ ...(window('k') as Extract<CounterSpec, { kind: 'window' }>), windowStart: first.windowStart! }]);
+    store.refund([
+      { ...(window('k') as Extract<CounterSpec, { kind: 'window' }>), windowStart: first.windowStart! },
+    ]);
     expect(store.peek([window('k')]).counters[0]?.remaining).toBe(4);
   });
 

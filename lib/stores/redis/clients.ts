@@ -1,0 +1,83 @@
+/**
+ * The Redis clients the store accepts, described by shape only: importing `ioredis` or
+ * `redis` here, even for types, would make them dependencies of every user of
+ * `tollgate/redis`, and both are optional peers.
+ */
+
+type SomeFunction = (...args: never[]) => unknown;
+
+/** An ioredis `Redis` or `Cluster`: told apart by `evalsha` and `defineCommand`. */
+export interface IoRedisLike {
+  evalsha: SomeFunction;
+  eval: SomeFunction;
+  defineCommand: SomeFunction;
+  /** `'ready'` once connected; anything else but `'wait'` means no connection. */
+  readonly status?: string;
+}
+
+/** A node-redis (v4+) client from `createClient` or cluster from `createCluster`. */
+export interface NodeRedisLike {
+  evalSha: SomeFunction;
+  eval: SomeFunction;
+  sendCommand: SomeFunction;
+  readonly isOpen?: boolean;
+  /** Clients only; a cluster has `isOpen` alone. */
+  readonly isReady?: boolean;
+}
+
+export type RedisClientLike = IoRedisLike | NodeRedisLike;
+
+/** What the store needs of a client, whichever it is. */
+export interface ScriptRunner {
+  /** Why a command sent now would wait in an offline queue, or `undefined` when it would not. */
+  unavailable(): string | undefined;
+  evalSha(sha: string, keys: readonly string[], args: readonly string[]): Promise<unknown>;
+  eval(script: string, keys: readonly string[], args: readonly string[]): Promise<unknown>;
+}
+
+type IoEval = (this: IoRedisLike, script: string, numKeys: number, ...rest: string[]) => Promise<unknown>;
+type NodeEval = (
+  this: NodeRedisLike,
+  script: string,
+  options: { keys: string[]; arguments: string[] },
+) => Promise<unknown>;
+
+export function isNodeRedis(client: object): client is NodeRedisLike {
+  const c = client as Partial<Record<string, unknown>>;
+  return typeof c.evalSha === 'function' && typeof c.sendCommand === 'function';
+}
+
+export function isIoRedis(client: object): client is IoRedisLike {
+  const c = client as Partial<Record<string, unknown>>;
+  return typeof c.evalsha === 'function' && typeof c.defineCommand === 'function';
+}
+
+export function scriptRunner(client: RedisClientLike): ScriptRunner {
+  // node-redis first: an ioredis client has `sendCommand` too, but no camel-cased `evalSha`.
+  if (isNodeRedis(client)) {
+    const evalSha = client.evalSha as unknown as NodeEval;
+    const evalScript = client.eval as unknown as NodeEval;
+    return {
+      unavailable() {
+        if (client.isReady === false || client.isOpen === false) return 'the node-redis client is not ready';
+        return undefined;
+      },
+      evalSha: (sha, keys, args) => evalSha.call(client, sha, { keys: [...keys], arguments: [...args] }),
+      eval: (script, keys, args) =>
+        evalScript.call(client, script, { keys: [...keys], arguments: [...args] }),
+    };
+  }
+  const io = client as IoRedisLike;
+  const evalSha = io.evalsha as unknown as IoEval;
+  const evalScript = io.eval as unknown as IoEval;
+  return {
+    unavailable() {
+      // `wait` is a lazyConnect client before its first command: that command connects it.
+      const status = io.status;
+      if (status === undefined || status === 'ready' || status === 'wait') return undefined;
+      return `the ioredis client is ${status}`;
+    },
+    evalSha: (sha, keys, args) => evalSha.call(io, sha, keys.length, ...keys, ...args),
+    eval: (script, keys, args) => evalScript.call(io, script, keys.length, ...keys, ...args),
+  };
+}

@@ -1,0 +1,148 @@
+import { Cluster, Redis } from 'ioredis';
+import { createClient, createCluster } from 'redis';
+import type { RedisClientLike } from '../../lib/stores/redis.js';
+
+/**
+ * Clients configured as docs/redis.md recommends: nothing queued while disconnected, nothing
+ * re-sent after a reconnect, and quick reconnects so that fault tests stay short.
+ */
+
+const host = '127.0.0.1';
+const quickRetry = (times: number) => Math.min(times * 20, 200);
+
+export type ClientKind = 'ioredis' | 'node-redis';
+export const clientKinds: readonly ClientKind[] = ['ioredis', 'node-redis'];
+
+export interface TestClient {
+  readonly kind: ClientKind;
+  readonly client: RedisClientLike;
+  /** Whether the client would send a command now. */
+  ready(): boolean;
+  close(): Promise<void>;
+}
+
+export async function connectClient(kind: ClientKind, port: number): Promise<TestClient> {
+  if (kind === 'ioredis') {
+    const client = new Redis({
+      host,
+      port,
+      lazyConnect: true,
+      enableOfflineQueue: false,
+      maxRetriesPerRequest: 0,
+      autoResendUnfulfilledCommands: false,
+      retryStrategy: quickRetry,
+    });
+    client.on('error', () => {});
+    await client.connect();
+    return {
+      kind,
+      client,
+      ready: () => client.status === 'ready',
+      close: async () => client.disconnect(),
+    };
+  }
+  const client = createClient({
+    socket: { host, port, reconnectStrategy: quickRetry },
+    disableOfflineQueue: true,
+  });
+  // node-redis throws an 'error' event nobody listens to; connection errors are expected here.
+  client.on('error', () => {});
+  await client.connect();
+  return {
+    kind,
+    client,
+    ready: () => client.isReady,
+    close: async () => {
+      if (client.isOpen) client.destroy();
+    },
+  };
+}
+
+export async function connectCluster(kind: ClientKind, ports: readonly number[]): Promise<TestClient> {
+  if (kind === 'ioredis') {
+    const cluster = new Cluster(
+      ports.map((port) => ({ host, port })),
+      { enableOfflineQueue: false, lazyConnect: true, redisOptions: { maxRetriesPerRequest: 0 } },
+    );
+    cluster.on('error', () => {});
+    await cluster.connect();
+    return {
+      kind,
+      client: cluster,
+      ready: () => cluster.status === 'ready',
+      close: async () => cluster.disconnect(),
+    };
+  }
+  const cluster = createCluster({
+    rootNodes: ports.map((port) => ({ socket: { host, port } })),
+    defaults: { disableOfflineQueue: true, socket: { reconnectStrategy: quickRetry } },
+  });
+  cluster.on('error', () => {});
+  await cluster.connect();
+  return {
+    kind,
+    client: cluster,
+    ready: () => cluster.isOpen,
+    close: async () => cluster.destroy(),
+  };
+}
+
+/** A plain ioredis connection for the test's own inspection (SCAN, PTTL, INFO). */
+export function adminClient(port: number): Redis {
+  const client = new Redis({ host, port, retryStrategy: quickRetry });
+  client.on('error', () => {});
+  return client;
+}
+
+/** Every key matching `pattern` whose PTTL is not positive (−1: no TTL). */
+export async function keysWithoutTtl(admin: Redis, pattern = '*{*}*'): Promise<string[]> {
+  const bad: string[] = [];
+  let cursor = '0';
+  do {
+    const [next, keys] = await admin.scan(cursor, 'MATCH', pattern, 'COUNT', 1000);
+    cursor = next;
+    for (const key of keys) {
+      const ttl = await admin.pttl(key);
+      // −2: expired between SCAN and PTTL, which is fine.
+      if (ttl === -1 || ttl === 0) bad.push(key);
+    }
+  } while (cursor !== '0');
+  return bad;
+}
+
+/** All keys matching `pattern`. */
+export async function allKeys(admin: Redis, pattern = '*'): Promise<string[]> {
+  const found: string[] = [];
+  let cursor = '0';
+  do {
+    const [next, keys] = await admin.scan(cursor, 'MATCH', pattern, 'COUNT', 1000);
+    cursor = next;
+    found.push(...keys);
+  } while (cursor !== '0');
+  return found.sort();
+}
+
+/**
+ * Wraps a client so that every method the store calls on it is recorded by name: proof of
+ * how many commands one store call sends, and of which.
+ */
+export function recordingClient<T extends object>(client: T, calls: string[]): T {
+  return new Proxy(client, {
+    get(target, property) {
+      const value: unknown = Reflect.get(target, property, target);
+      if (typeof value !== 'function' || typeof property !== 'string') return value;
+      return (...args: unknown[]) => {
+        calls.push(property);
+        return (value as (...a: unknown[]) => unknown).apply(target, args);
+      };
+    },
+  });
+}
+
+/** `INFO commandstats` as `{ evalsha: 1, hmget: 8, … }`. */
+export async function commandCalls(admin: Redis): Promise<Record<string, number>> {
+  const info = await admin.info('commandstats');
+  const calls: Record<string, number> = {};
+  for (const match of info.matchAll(/^cmdstat_([^:]+):calls=(\d+)/gm)) calls[match[1]!] = Number(match[2]);
+  return calls;
+}

@@ -1,0 +1,77 @@
+import { type ChildProcess, fork } from 'node:child_process';
+import { join } from 'node:path';
+import type { Redis } from 'ioredis';
+import { RedisStore } from '../../lib/stores/redis.js';
+import { adminClient } from '../helpers/redis-clients.js';
+import { describeWithRedis, type RedisServer, startRedis } from '../helpers/redis-server.js';
+import type { RoundOrder, RoundReport } from './redis-worker.js';
+
+const WORKERS = 4;
+const CALLS = 250;
+const LIMIT = 100;
+const ROUNDS = 10;
+
+function nextMessage<T>(child: ChildProcess): Promise<T> {
+  return new Promise((resolve, reject) => {
+    const onExit = (code: number | null) => reject(new Error(`worker exited with ${code}`));
+    child.once('exit', onExit);
+    child.once('message', (message) => {
+      child.off('exit', onExit);
+      resolve(message as T);
+    });
+  });
+}
+
+describeWithRedis()('exactness across processes', () => {
+  let server: RedisServer;
+  let admin: Redis;
+  const workers: ChildProcess[] = [];
+
+  beforeAll(async () => {
+    server = await startRedis();
+    admin = adminClient(server.port);
+    for (let i = 0; i < WORKERS; i++) {
+      // Half the workers on each client library: both must share the same counters exactly.
+      const worker = fork(
+        join(__dirname, 'redis-worker.ts'),
+        [String(server.port), i % 2 ? 'node-redis' : 'ioredis'],
+        {
+          execArgv: ['--import', 'tsx'],
+          cwd: join(__dirname, '..', '..'),
+          stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+        },
+      );
+      workers.push(worker);
+    }
+    await Promise.all(workers.map((worker) => nextMessage<string>(worker)));
+  }, 60_000);
+
+  afterAll(async () => {
+    await Promise.all(
+      workers.map(
+        (worker) =>
+          new Promise<void>((resolve) => {
+            if (worker.exitCode !== null) return resolve();
+            worker.once('exit', () => resolve());
+            worker.send('exit');
+            setTimeout(() => worker.kill('SIGKILL'), 5_000).unref();
+          }),
+      ),
+    );
+    admin.disconnect();
+    await server.stop();
+  });
+
+  test(`${WORKERS} processes × ${CALLS} concurrent calls on one counter of ${LIMIT} admit exactly ${LIMIT}, ${ROUNDS} times`, async () => {
+    const store = new RedisStore({ client: admin, timeoutMs: 5_000 });
+    for (let round = 0; round < ROUNDS; round++) {
+      const order: RoundOrder = { key: `procs:round-${round}:${Date.now()}`, calls: CALLS, limit: LIMIT };
+      const reports = workers.map((worker) => nextMessage<RoundReport>(worker));
+      for (const worker of workers) worker.send(order);
+      const done = await Promise.all(reports);
+      expect(done.map((r) => r.failed)).toEqual([0, 0, 0, 0]);
+      expect(done.reduce((sum, r) => sum + r.admitted, 0)).toBe(LIMIT);
+      expect(await admin.hget(store.keyOf(order), 'n')).toBe(String(LIMIT));
+    }
+  }, 60_000);
+});

@@ -1,0 +1,234 @@
+import type { Redis } from 'ioredis';
+import { TollgateConfigError } from '../../lib/errors.js';
+import type { CounterSpec } from '../../lib/store.js';
+import { STORE_SCRIPT_SHA } from '../../lib/stores/redis/script.js';
+import { createRedisStore, RedisStore, RedisStoreError } from '../../lib/stores/redis.js';
+import { manualClock, T0 } from '../helpers/clock.js';
+import {
+  adminClient,
+  type ClientKind,
+  clientKinds,
+  connectClient,
+  keysWithoutTtl,
+  recordingClient,
+  type TestClient,
+} from '../helpers/redis-clients.js';
+import { describeWithRedis, type RedisServer, startRedis } from '../helpers/redis-server.js';
+
+const minute: CounterSpec = {
+  kind: 'window',
+  key: 'tg:ip:203.0.113.7:60000',
+  windowMs: 60_000,
+  limit: 5,
+  cost: 1,
+};
+const hour: CounterSpec = {
+  kind: 'window',
+  key: 'tg:ip:203.0.113.7:3600000',
+  windowMs: 3_600_000,
+  limit: 50,
+  cost: 1,
+};
+const burst: CounterSpec = {
+  kind: 'bucket',
+  key: 'tg:ip:203.0.113.7:burst',
+  capacity: 3,
+  intervalMs: 1000,
+  cost: 1,
+};
+
+function expectBetween(value: number, low: number, high: number): void {
+  expect(value).toBeGreaterThanOrEqual(low);
+  expect(value).toBeLessThanOrEqual(high);
+}
+
+const fakeIoredis = { evalsha() {}, eval() {}, defineCommand() {}, status: 'ready' };
+
+describe('RedisStore options', () => {
+  test.each([
+    ['no client', {}, 'client'],
+    ['a client of neither library', { client: { get() {} } }, 'client'],
+    ['a prefix with braces', { client: fakeIoredis, prefix: 'app{x}:' }, 'prefix'],
+    ['an empty hash tag', { client: fakeIoredis, hashTag: '' }, 'hashTag'],
+    ['a hash tag with a brace', { client: fakeIoredis, hashTag: 'a}b' }, 'hashTag'],
+    ['a zero timeout', { client: fakeIoredis, timeoutMs: 0 }, 'timeoutMs'],
+    ['a fractional timeout', { client: fakeIoredis, timeoutMs: 1.5 }, 'timeoutMs'],
+    ['a clock that is not a function', { client: fakeIoredis, now: 5 }, 'now'],
+    ['an unknown option', { client: fakeIoredis, ttl: 5 }, 'ttl'],
+  ])('refuses %s, naming the option', (_what, options, path) => {
+    let error: unknown;
+    try {
+      new RedisStore(options as never);
+    } catch (caught) {
+      error = caught;
+    }
+    expect(error).toBeInstanceOf(TollgateConfigError);
+    expect(error).toMatchObject({ code: 'ERR_TOLLGATE_INVALID_OPTION', path });
+  });
+
+  test('defaults: 100 ms timeout, hash tag {tg}, no prefix', () => {
+    const store = createRedisStore({ client: fakeIoredis });
+    expect(store).toBeInstanceOf(RedisStore);
+    expect(store.timeoutMs).toBe(100);
+    expect(store.keyOf(minute)).toBe('{tg}:tg:ip:203.0.113.7:60000');
+    expect(new RedisStore({ client: fakeIoredis, prefix: 'app:', hashTag: 'rl-eu' }).keyOf(minute)).toBe(
+      'app:{rl-eu}:tg:ip:203.0.113.7:60000',
+    );
+  });
+
+  test('a client that is not connected is not sent anything: the call rejects at once', async () => {
+    const calls: string[] = [];
+    const store = new RedisStore({
+      client: recordingClient({ ...fakeIoredis, status: 'reconnecting' }, calls),
+    });
+    await expect(store.consume([minute])).rejects.toMatchObject({
+      name: 'RedisStoreError',
+      code: 'ERR_TOLLGATE_REDIS_UNAVAILABLE',
+    });
+    expect(calls).toEqual([]);
+    const nodeRedis = { evalSha() {}, eval() {}, sendCommand() {}, isOpen: true, isReady: false };
+    await expect(new RedisStore({ client: nodeRedis }).peek([minute])).rejects.toBeInstanceOf(
+      RedisStoreError,
+    );
+  });
+
+  test('an unexpected reply is an error, not a decision', async () => {
+    const client = { ...fakeIoredis, evalsha: async () => ['1'] };
+    await expect(new RedisStore({ client }).consume([minute])).rejects.toMatchObject({
+      code: 'ERR_TOLLGATE_REDIS_REPLY',
+    });
+  });
+});
+
+describeWithRedis()('RedisStore on a real server', () => {
+  let server: RedisServer;
+  let admin: Redis;
+  const clients = new Map<ClientKind, TestClient>();
+  let prefixes = 0;
+
+  beforeAll(async () => {
+    server = await startRedis();
+    admin = adminClient(server.port);
+    for (const kind of clientKinds) clients.set(kind, await connectClient(kind, server.port));
+  });
+
+  afterAll(async () => {
+    for (const client of clients.values()) await client.close();
+    admin.disconnect();
+    await server.stop();
+  });
+
+  describe.each(clientKinds)('via %s', (kind) => {
+    const storeOf = (extra: { now?: () => number; calls?: string[] } = {}) => {
+      const client = clients.get(kind)!.client;
+      return new RedisStore({
+        client: extra.calls === undefined ? client : recordingClient(client, extra.calls),
+        prefix: `u${++prefixes}:`,
+        timeoutMs: 2_000,
+        ...(extra.now === undefined ? {} : { now: extra.now }),
+      });
+    };
+
+    test('reads the time from Redis TIME when no clock is given', async () => {
+      const before = Date.now();
+      const result = await storeOf().consume([minute]);
+      const after = Date.now();
+      // Same machine, so Redis's clock is ours, give or take a millisecond of truncation.
+      expect(result.now).toBeGreaterThanOrEqual(before - 5);
+      expect(result.now).toBeLessThanOrEqual(after + 5);
+      expect(result.counters[0]!.windowStart).toBe(result.now - (result.now % 60_000));
+    });
+
+    test('window keys expire a second after their window; buckets when full again', async () => {
+      const store = storeOf();
+      const result = await store.consume([minute, hour, burst]);
+      const ttls = await Promise.all([minute, hour, burst].map((c) => admin.pttl(store.keyOf(c))));
+      const [windowTtl, hourTtl, bucketTtl] = ttls as [number, number, number];
+      expect(windowTtl).toBeGreaterThan(0);
+      expect(windowTtl).toBeLessThanOrEqual(result.counters[0]!.resetAt + 1000 - result.now);
+      expect(windowTtl).toBeGreaterThan(result.counters[0]!.resetAt + 1000 - result.now - 1000);
+      expect(hourTtl).toBeLessThanOrEqual(result.counters[1]!.resetAt + 1000 - result.now);
+      expect(hourTtl).toBeGreaterThan(result.counters[1]!.resetAt - result.now);
+      expect(bucketTtl).toBeGreaterThan(0);
+      expect(bucketTtl).toBeLessThanOrEqual(1000);
+    });
+
+    test('a key found without a TTL gets one back, even from a refused call or a peek', async () => {
+      const clock = manualClock(T0 + 15_000);
+      const store = storeOf({ now: clock.now });
+      const one = { ...minute, key: 'tg:ip:198.51.100.9:60000', limit: 1 };
+      await store.consume([one, burst]);
+      await admin.persist(store.keyOf(one));
+      await admin.persist(store.keyOf(burst));
+      expect((await store.consume([one, burst])).admitted).toBe(false);
+      // The window's end and the bucket's arrival time on the store's clock, less real ms gone by.
+      expectBetween(await admin.pttl(store.keyOf(one)), 45_000 + 1000 - 500, 45_000 + 1000);
+      await admin.persist(store.keyOf(burst));
+      await store.peek([burst]);
+      expectBetween(await admin.pttl(store.keyOf(burst)), 500, 1000);
+      // Charged again in the same window: the script checks the TTL rather than resetting it.
+      await store.consume([minute]);
+      await admin.persist(store.keyOf(minute));
+      expect((await store.consume([minute])).counters[0]!.remaining).toBe(3);
+      expectBetween(await admin.pttl(store.keyOf(minute)), 45_000 + 1000 - 500, 45_000 + 1000);
+    });
+
+    test('one call is one EVALSHA, whatever the number of counters', async () => {
+      const calls: string[] = [];
+      const store = storeOf({ calls });
+      const counters = Array.from({ length: 8 }, (_, i): CounterSpec => ({ ...minute, key: `k${i}:60000` }));
+      await store.consume(counters);
+      calls.length = 0;
+      await store.consume(counters);
+      await store.peek(counters);
+      expect(calls.filter((name) => name !== 'status' && name !== 'isReady' && name !== 'isOpen')).toEqual(
+        kind === 'ioredis' ? ['evalsha', 'evalsha'] : ['evalSha', 'evalSha'],
+      );
+    });
+
+    test('after SCRIPT FLUSH the script is sent again once, by EVAL, and counts once', async () => {
+      const calls: string[] = [];
+      const store = storeOf({ calls, now: manualClock(T0).now });
+      await store.consume([minute]);
+      await admin.script('FLUSH');
+      calls.length = 0;
+      const result = await store.consume([minute]);
+      expect(result.counters[0]!.remaining).toBe(3);
+      expect(calls.filter((name) => /eval/i.test(name)).map((name) => name.toLowerCase())).toEqual([
+        'evalsha',
+        'eval',
+      ]);
+      expect(await admin.script('EXISTS', STORE_SCRIPT_SHA)).toEqual([1]);
+    });
+
+    test('only NOSCRIPT is retried: any other error rejects after one attempt', async () => {
+      const calls: string[] = [];
+      const store = storeOf({ calls });
+      // A key of the wrong type makes the script fail after Redis has accepted it.
+      await admin.lpush(store.keyOf(minute), 'x');
+      await admin.pexpire(store.keyOf(minute), 60_000);
+      await store.consume([hour]);
+      calls.length = 0;
+      const failure = store.consume([hour, minute]);
+      await expect(failure).rejects.toMatchObject({ code: 'ERR_TOLLGATE_REDIS_FAILED' });
+      await expect(failure).rejects.toHaveProperty('cause');
+      expect(calls.filter((name) => /eval/i.test(name))).toHaveLength(1);
+      // The script failed while reading, before any write: the hour counter was not charged.
+      expect((await store.peek([hour])).counters[0]!.remaining).toBe(49);
+    });
+
+    test('keeps nothing but numbers: the values are window starts, counts and arrival times', async () => {
+      const clock = manualClock(T0 + 15_000);
+      const store = storeOf({ now: clock.now });
+      await store.consume([minute, burst]);
+      expect(await admin.hgetall(store.keyOf(minute))).toEqual({ w: String(T0), n: '1' });
+      expect(await admin.get(store.keyOf(burst))).toBe(String(T0 + 15_000 + 1000));
+    });
+  });
+
+  describe('afterwards', () => {
+    test('leaves no tollgate key without a TTL', async () => {
+      expect(await keysWithoutTtl(admin)).toEqual([]);
+    });
+  });
+});
