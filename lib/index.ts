@@ -18,12 +18,28 @@ export { scopeOptionsSchema, spendCapOptionsSchema, tollgateOptionsSchema } from
 export type { RequestInfo } from './request.js';
 export { requestIdOf } from './request-id.js';
 export { scope } from './scopes.js';
+export { describeError, type ErrorAnswer, HttpError, type HttpErrorOptions, renderError } from './http-errors.js';
 export {
   defineSerializer,
   type ErrorDescription,
+  type FastapiOptions,
+  fastapiErrorSchema,
+  fastapiSerializer,
+  type FastinoOptions,
+  fastinoErrorSchema,
+  fastinoSerializer,
+  type FirsthandErrorType,
+  type FirsthandOptions,
+  firsthandErrorSchema,
+  firsthandSerializer,
+  type FluidOptions,
+  type FluidSeverity,
+  fluidErrorSchema,
+  fluidSerializer,
   PROBLEM_QUOTA_EXCEEDED,
   type Serializer,
   serializers,
+  statusTitle,
 } from './serializers/index.js';
 export { reportActualCost } from './spend-cap.js';
 export type {
