@@ -1,7 +1,9 @@
 /**
  * "Pioneer", an ML inference API: a global limit per client IP (1,000 a minute, 10,000 an
- * hour) on every route, per-user limits per endpoint stacked on top of it, the IETF
- * `RateLimit` / `RateLimit-Policy` fields, and FastAPI's `{"detail": …}` body.
+ * hour) on every route, per-user limits per endpoint stacked on top of it, a daily spending
+ * cap of 1,000 credits per user (`POST /generate/:model` costs 100, every other route 1) that
+ * clears at 00:00 UTC, the IETF `RateLimit` / `RateLimit-Policy` fields, and FastAPI's
+ * `{"detail": …}` body. `GET /billing/usage/requests` shows the caller's usage.
  *
  *   npm run example -- pioneer
  *   curl -i -X POST localhost:3000/v1/chat/completions -H 'Authorization: Bearer pk_ada' \
@@ -14,8 +16,15 @@ import express, {
   type RequestHandler,
   type Response,
 } from 'express';
-import { errorHandler, HttpError, rateLimit } from '../lib/express.js';
-import { MemoryStore, type RequestInfo, scope, serializers } from '../lib/index.js';
+import { errorHandler, HttpError, rateLimit, usageHandler } from '../lib/express.js';
+import {
+  createLimiter,
+  MemoryStore,
+  type RequestInfo,
+  type SpendCapOptions,
+  scope,
+  serializers,
+} from '../lib/index.js';
 import {
   bearerToken,
   closeOnSignals,
@@ -30,16 +39,25 @@ import {
  * endpoints share theirs, and every `/gliner-2/:task` (or `/generate/:model`) shares one.
  */
 export const ENDPOINTS = [
-  { group: 'inference', perMinute: 1200, paths: ['/inference'] },
+  { group: 'inference', perMinute: 1200, credits: 1, paths: ['/inference'] },
   {
     group: 'chat',
     perMinute: 200,
+    credits: 1,
     paths: ['/v1/chat/completions', '/v1/completions', '/v1/responses', '/v1/messages'],
   },
-  { group: 'gliner', perMinute: 15_000, paths: ['/gliner-2/:task'] },
-  { group: 'generate', perMinute: 120, paths: ['/generate/:model'] },
-  { group: 'training', perMinute: 20, paths: ['/felix/training-jobs'] },
+  { group: 'gliner', perMinute: 15_000, credits: 1, paths: ['/gliner-2/:task'] },
+  { group: 'generate', perMinute: 120, credits: 100, paths: ['/generate/:model'] },
+  { group: 'training', perMinute: 20, credits: 1, paths: ['/felix/training-jobs'] },
 ] as const;
+
+/** Credits each user may spend per UTC day. */
+export const DAILY_CREDITS = 1000;
+
+export interface PioneerOptions extends ExampleOptions {
+  /** Credits per user per UTC day. Defaults to `DAILY_CREDITS`. */
+  dailyCredits?: number;
+}
 
 export type EndpointGroup = (typeof ENDPOINTS)[number]['group'];
 
@@ -49,8 +67,15 @@ export function userOf(req: Pick<RequestInfo, 'headers'>): string | undefined {
   return token?.startsWith('pk_') && token.length > 3 ? token.slice(3) : undefined;
 }
 
-export function createApp(options: ExampleOptions = {}): Express {
+export function createApp(options: PioneerOptions = {}): Express {
   const now = options.now ?? Date.now;
+  // The cap every endpoint charges: one counter per user, whichever endpoint spends.
+  const spendCap = (credits: number): SpendCapOptions<Request> => ({
+    key: userOf,
+    budget: options.dailyCredits ?? DAILY_CREDITS,
+    cost: credits,
+    code: 'daily_spend_cap_exceeded',
+  });
   const store = options.store ?? new MemoryStore({ now });
   const common = { headers: 'ietf', serializer: serializers.fastapi, store, now } as const;
 
@@ -73,8 +98,16 @@ export function createApp(options: ExampleOptions = {}): Express {
     }),
   );
 
+  // The usage endpoint reads the same spend counter the endpoints charge.
+  app.get(
+    '/billing/usage/requests',
+    authenticate,
+    usageHandler(createLimiter({ ...common, spendCap: spendCap(0) })),
+  );
+
   for (const endpoint of ENDPOINTS) {
     // One middleware per group, mounted on each of its paths: the paths share its counters.
+    // The per-user limit and the day's credits are decided together, in one store call.
     const perUser = rateLimit({
       ...common,
       scopes: [
@@ -84,6 +117,7 @@ export function createApp(options: ExampleOptions = {}): Express {
           limits: [{ max: endpoint.perMinute, window: '1m' }],
         }),
       ],
+      spendCap: spendCap(endpoint.credits),
     });
     const guards = protect(perUser);
     for (const path of endpoint.paths)
@@ -95,11 +129,7 @@ export function createApp(options: ExampleOptions = {}): Express {
   return app;
 }
 
-/**
- * What stands before every authenticated endpoint, in order. The daily spending cap joins this
- * list, after the per-user limit, with the spending-cap issue; `GET /billing/usage/requests`
- * then mounts beside the endpoints, behind `authenticate` alone.
- */
+/** What stands before every authenticated endpoint, in order: who, then how much. */
 function protect(perUser: RequestHandler): RequestHandler[] {
   return [authenticate, perUser];
 }

@@ -49,6 +49,7 @@ describe('pioneer: IETF RateLimit fields', () => {
       ip_minute: { q: 1000, w: 60 },
       ip_hour: { q: 10_000, w: 3600 },
       inference_minute: { q: 1200, w: 60 },
+      spend_day: { q: 1000, w: 86_400 },
     });
     expect(rateLimit(res.headers.ratelimit)).toEqual({ id: 'ip_minute', r: 999, t: 3 });
     expect(res.headers['retry-after']).toBeUndefined();
@@ -96,6 +97,12 @@ describe('pioneer: per-user limits stacked on the IP limit', () => {
     ['/generate/:model', 120, (i: number) => `/generate/model-${i % 3}`],
     ['/felix/training-jobs', 20, () => '/felix/training-jobs'],
   ])('POST %s: %i a minute per user', async (_route, limit, path) => {
+    // 120 generations cost 12,000 credits: lift the daily cap to walk the rate limit alone.
+    await api.close();
+    api = await startExample(
+      createApp({ now: clock.now, store: new MemoryStore({ now: clock.now }), dailyCredits: 1_000_000 }),
+      serializers.fastapi,
+    );
     const answers = await repeat(limit, (i) => api.post(path(i), {}, as(ADA)));
     expect(answers.every((r) => r.status < 300)).toBe(true);
     const refused = await api.post(path(0), {}, as(ADA));
@@ -142,5 +149,47 @@ describe('pioneer: other errors in the FastAPI schema', () => {
     expect(res.status).toBe(400);
     expect(res.body).toEqual({ detail: 'The request body is not valid JSON' });
     expect(api.checked).toBe(1);
+  });
+});
+
+describe('pioneer: the daily spending cap', () => {
+  const MIDNIGHT = Date.UTC(2025, 9, 28);
+
+  test('1,000 credits a day: /generate costs 100, then the cap refuses with its own reason until 00:00 UTC', async () => {
+    const generations = await repeat(10, (i) => api.post(`/generate/model-${i}`, {}, as(ADA)));
+    expect(generations.every((r) => r.status === 200)).toBe(true);
+    const refused = await api.post('/generate/model-0', {}, as(ADA));
+    expect(refused.status).toBe(429);
+    expect(refused.headers['x-ratelimit-reason']).toBe('daily_spend_cap_exceeded');
+    // From 12:00:57 UTC to the next midnight.
+    expect(refused.headers['retry-after']).toBe(String((MIDNIGHT - clock.now()) / 1000));
+    expect(refused.body.detail).toMatch(/^Rate limit exceeded: /);
+    // Even a 1-credit request is over the cap now; another user has a budget of their own.
+    expect((await api.post('/inference', {}, as(ADA))).headers['x-ratelimit-reason']).toBe(
+      'daily_spend_cap_exceeded',
+    );
+    expect((await api.post('/inference', {}, as(GRACE))).status).toBe(200);
+    clock.set(MIDNIGHT);
+    expect((await api.post('/generate/model-0', {}, as(ADA))).status).toBe(200);
+  });
+
+  test('a refused cap request reserves nothing: 9 generations leave room for 100 one-credit calls', async () => {
+    await repeat(9, (i) => api.post(`/generate/model-${i}`, {}, as(ADA)));
+    const ones = await repeat(100, () => api.post('/inference', {}, as(ADA)));
+    expect(ones.every((r) => r.status === 200)).toBe(true);
+    expect((await api.post('/inference', {}, as(ADA))).status).toBe(429);
+  });
+
+  test('GET /billing/usage/requests shows used, remaining, cap and the reset', async () => {
+    await api.post('/generate/model-0', {}, as(ADA));
+    await api.post('/inference', {}, as(ADA));
+    const usage = await api.get('/billing/usage/requests', as(ADA));
+    expect(usage.status).toBe(200);
+    expect(usage.body).toEqual({ used: 101, remaining: 899, cap: 1000, resets_at: '2025-10-28T00:00:00Z' });
+    expect((await api.get('/billing/usage/requests', as(GRACE))).body).toMatchObject({
+      used: 0,
+      remaining: 1000,
+    });
+    expect((await api.get('/billing/usage/requests')).status).toBe(401);
   });
 });
