@@ -3,8 +3,8 @@
  * header dialect, and the RFC 9457 problem body on refusals. Try it with the curl lines it prints.
  */
 import express from 'express';
-import { scope } from '../lib/index.js';
 import { rateLimit } from '../lib/express.js';
+import { scope } from '../lib/index.js';
 
 export function createDemoApp() {
   const app = express();
@@ -13,18 +13,36 @@ export function createDemoApp() {
     rateLimit({
       headers: ['x-ratelimit', 'ratelimit', 'ietf'],
       scopes: [
-        scope.ip({ code: 'ip_rate_limited', limits: [{ max: 10, window: '1m' }, { max: 100, window: '1h' }], burst: 5, headerLimit: 'minute' }),
+        scope.ip({
+          code: 'ip_rate_limited',
+          limits: [
+            { max: 10, window: '1m' },
+            { max: 100, window: '1h' },
+          ],
+          burst: 5,
+          headerLimit: 'minute',
+        }),
         scope.apiKey({
           code: 'key_rate_limited',
           onMissing: 'skip',
-          tiers: { free: { limits: [{ max: 3, window: '1m' }] }, pro: { limits: [{ max: 30, window: '1m' }] } },
+          tiers: {
+            free: { limits: [{ max: 3, window: '1m' }] },
+            pro: { limits: [{ max: 30, window: '1m' }] },
+          },
           tier: (req) => (String(req.headers.authorization).includes('_pro_') ? 'pro' : 'free'),
         }),
       ],
     }),
   );
   app.get('/', (req, res) => {
-    res.json({ hello: 'tollgate', rateLimit: { scope: req.rateLimit?.scope, limit: req.rateLimit?.limit, remaining: req.rateLimit?.remaining } });
+    res.json({
+      hello: 'tollgate',
+      rateLimit: {
+        scope: req.rateLimit?.scope,
+        limit: req.rateLimit?.limit,
+        remaining: req.rateLimit?.remaining,
+      },
+    });
   });
   return app;
 }
