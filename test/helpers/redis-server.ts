@@ -1,5 +1,5 @@
 import { type ChildProcess, execFile, spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -120,6 +120,7 @@ class TestRedisServer implements RedisServer {
   async start(): Promise<void> {
     if (this.child !== undefined) return;
     const { port, dir, extraArgs } = this.spec;
+    mkdirSync(dir, { recursive: true });
     const child = spawn(
       'redis-server',
       [
@@ -154,6 +155,9 @@ class TestRedisServer implements RedisServer {
     if (this.paused) this.resume();
     child.kill(signal);
     await exited;
+    // Nothing in it outlives the process (no persistence); a cluster node's nodes.conf goes
+    // too, so a stopped cluster node comes back as a stranger to its cluster.
+    rmSync(this.spec.dir, { recursive: true, force: true });
   }
 
   pause(): void {
