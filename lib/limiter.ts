@@ -352,10 +352,13 @@ export function createLimiter<Raw = unknown>(options: TollgateOptions<Raw>): Lim
       if (!policy.allowed) {
         if (allowed || binding === undefined || policy.retryAt > binding.retryAt) binding = policy;
         allowed = false;
-        // Credits and requests are not comparable: a cap binds the headers only when it refuses.
+        // Credits and requests are not comparable: a cap binds the headers only when it refuses,
+        // or when it is all there is.
       } else if (allowed && policy.unit === 'requests' && (binding === undefined || closer(policy, binding)))
         binding = policy;
     }
+    if (allowed && binding === undefined)
+      for (const policy of policies) if (binding === undefined || closer(policy, binding)) binding = policy;
     const reported =
       binding === undefined
         ? undefined

@@ -103,7 +103,10 @@ export interface Store {
    * aimed at a window that has ended does nothing.
    */
   charge(charges: readonly RefundSpec[]): MaybePromise<void>;
-  /** Forgets the counters' current state (the current window, or the bucket). */
+  /**
+   * Forgets the counters' current state (the current window, or the bucket). Idempotency marks
+   * stay: a retry of a request charged before the reset is still not charged again.
+   */
   reset(counters: readonly CounterSpec[]): MaybePromise<void>;
   /** Releases timers and connections the store owns. */
   close?(): MaybePromise<void>;

@@ -42,6 +42,15 @@ describe('check then reserve', () => {
     });
   });
 
+  test('a limiter with only a spending cap reports the cap in its decision', async () => {
+    const { limiter } = capped();
+    expect(await limiter.check(asUser('u', { 'x-credits': '250' }))).toMatchObject({
+      limit: 1000,
+      remaining: 750,
+      scope: 'spend',
+    });
+  });
+
   test('the refusal says daily_spend_cap_exceeded and Retry-After runs to the next 00:00 UTC', async () => {
     const { limiter, clock } = capped();
     clock.set(MIDNIGHT - 90_500);
