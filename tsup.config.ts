@@ -1,7 +1,12 @@
 import { defineConfig } from 'tsup';
 
 export default defineConfig({
-  entry: { index: 'lib/index.ts', express: 'lib/express.ts', redis: 'lib/stores/redis.ts', koa: 'lib/koa.ts' },
+  entry: {
+    index: 'lib/index.ts',
+    express: 'lib/express.ts',
+    redis: 'lib/stores/redis.ts',
+    koa: 'lib/koa.ts',
+  },
   format: ['esm', 'cjs'],
   dts: true,
   clean: true,

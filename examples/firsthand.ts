@@ -11,7 +11,7 @@
 import { randomUUID } from 'node:crypto';
 import express, { type Express, type NextFunction, type Request, type Response } from 'express';
 import { errorHandler, HttpError, rateLimit } from '../lib/express.js';
-import { MemoryStore, scope, serializers, type TierOptions } from '../lib/index.js';
+import { MemoryStore, scope, serializers, type TierOptions, type TollgateOptions } from '../lib/index.js';
 import {
   bearerToken,
   closeOnSignals,
@@ -50,25 +50,20 @@ export function planOf(key: string, enterpriseKeys: ReadonlySet<string>): 'free'
   return key.includes('_std_') ? 'standard' : 'free';
 }
 
-interface Job {
+export interface Job {
   id: string;
   status: 'queued';
   url: string;
   created_at: string;
 }
 
-export function createApp(options: FirsthandOptions = {}): Express {
+/** FirstHand's limits, headers and body, for any framework: the Koa version mounts the same. */
+export function firsthandPolicy<Raw>(options: FirsthandOptions = {}): TollgateOptions<Raw> {
   const now = options.now ?? Date.now;
   const store = options.store ?? new MemoryStore({ now });
   const enterprise = options.enterprise;
   const enterpriseKeys = new Set(enterprise?.keys);
-  const jobs = new Map<string, Job>();
-
-  const app = express();
-  app.set('trust proxy', 1);
-  app.disable('x-powered-by');
-
-  const limit = rateLimit({
+  return {
     scopes: [
       // Per key, not per organisation: two keys of one organisation count separately.
       scope.apiKey({
@@ -95,19 +90,34 @@ export function createApp(options: FirsthandOptions = {}): Express {
     serializer: serializers.firsthand,
     store,
     now,
-  });
+  };
+}
+
+/** A new job for a valid `{"url": …}` body; a 400 `HttpError` otherwise. */
+export function newJob(body: unknown, now: () => number): Job {
+  return {
+    id: `job_${randomUUID()}`,
+    status: 'queued',
+    url: validUrl(body),
+    created_at: new Date(now()).toISOString(),
+  };
+}
+
+export function createApp(options: FirsthandOptions = {}): Express {
+  const now = options.now ?? Date.now;
+  const jobs = new Map<string, Job>();
+
+  const app = express();
+  app.set('trust proxy', 1);
+  app.disable('x-powered-by');
+
+  const limit = rateLimit(firsthandPolicy<Request>(options));
 
   // Authentication comes first: a request without a valid key has no counter to report.
   app.use('/v1', authenticate, limit);
 
   app.post('/v1/jobs', express.json(), (req, res) => {
-    const url = validUrl(req.body);
-    const job: Job = {
-      id: `job_${randomUUID()}`,
-      status: 'queued',
-      url,
-      created_at: new Date(now()).toISOString(),
-    };
+    const job = newJob(req.body, now);
     jobs.set(job.id, job);
     res.status(202).location(`/v1/jobs/${job.id}`).json(job);
   });

@@ -10,16 +10,12 @@ interface ExampleModule {
   main?: (env?: ExampleEnv) => Promise<Server> | Server;
 }
 
-// The Koa example is written apart from these; its specifier is kept out of the type-checker's
-// sight so that this dispatcher compiles whether or not it is there yet.
-const FIRSTHAND_KOA = './firsthand-koa.js';
-
 export const EXAMPLES: Readonly<Record<string, () => Promise<ExampleModule>>> = {
   fastino: () => import('./fastino.js'),
   fluid: () => import('./fluid.js'),
   pioneer: () => import('./pioneer.js'),
   firsthand: () => import('./firsthand.js'),
-  'firsthand-koa': () => import(FIRSTHAND_KOA) as Promise<ExampleModule>,
+  'firsthand-koa': () => import('./firsthand-koa.js'),
 };
 
 /** Starts the example `name`; resolves to its server, or `undefined` if it starts itself on import. */

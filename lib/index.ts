@@ -1,6 +1,13 @@
 export type { Decision, DecisionReason, PolicyState } from './decision.js';
 export { describeDuration, parseDuration } from './duration.js';
 export { TollgateConfigError, TollgateError, type TollgateErrorCode } from './errors.js';
+export {
+  describeError,
+  type ErrorAnswer,
+  HttpError,
+  type HttpErrorOptions,
+  renderError,
+} from './http-errors.js';
 export { createLimiter, type Limiter, type Refusal, type Usage } from './limiter.js';
 export type {
   CostOption,
@@ -18,22 +25,21 @@ export { scopeOptionsSchema, spendCapOptionsSchema, tollgateOptionsSchema } from
 export type { RequestInfo } from './request.js';
 export { requestIdOf } from './request-id.js';
 export { scope } from './scopes.js';
-export { describeError, type ErrorAnswer, HttpError, type HttpErrorOptions, renderError } from './http-errors.js';
 export {
   defineSerializer,
   type ErrorDescription,
   type FastapiOptions,
-  fastapiErrorSchema,
-  fastapiSerializer,
   type FastinoOptions,
-  fastinoErrorSchema,
-  fastinoSerializer,
   type FirsthandErrorType,
   type FirsthandOptions,
-  firsthandErrorSchema,
-  firsthandSerializer,
   type FluidOptions,
   type FluidSeverity,
+  fastapiErrorSchema,
+  fastapiSerializer,
+  fastinoErrorSchema,
+  fastinoSerializer,
+  firsthandErrorSchema,
+  firsthandSerializer,
   fluidErrorSchema,
   fluidSerializer,
   PROBLEM_QUOTA_EXCEEDED,

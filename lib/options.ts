@@ -183,6 +183,19 @@ const positiveInteger = {
   maximum: Number.MAX_SAFE_INTEGER,
   expected: 'a positive integer',
 };
+const codeSchema = {
+  anyOf: [
+    { type: 'string', minLength: 1, maxLength: 128 },
+    { type: 'integer', minimum: 0, maximum: Number.MAX_SAFE_INTEGER },
+  ],
+  expected: 'a string or a non-negative integer',
+};
+const messageSchema = {
+  type: 'string',
+  minLength: 1,
+  maxLength: 1024,
+  expected: 'a string of 1 to 1024 characters',
+};
 const costSchema = {
   anyOf: [{ type: 'integer', minimum: 0, maximum: Number.MAX_SAFE_INTEGER }, { typeofFunction: true }],
   expected: 'a non-negative integer or a function of the request',
@@ -264,14 +277,8 @@ export const scopeOptionsSchema = {
     ...tierProperties,
     name: { type: 'string', pattern: NAME_PATTERN, expected: NAME_WORDS },
     key: keySchema,
-    code: {
-      anyOf: [
-        { type: 'string', minLength: 1, maxLength: 128 },
-        { type: 'integer', minimum: 0, maximum: Number.MAX_SAFE_INTEGER },
-      ],
-      expected: 'a string or a non-negative integer',
-    },
-    message: { type: 'string', minLength: 1, maxLength: 1024, expected: 'a string of 1 to 1024 characters' },
+    code: codeSchema,
+    message: messageSchema,
     tiers: {
       type: 'object',
       minProperties: 1,
@@ -321,14 +328,8 @@ export const spendCapOptionsSchema = {
       expected: 'a non-negative integer, a function of the request, or { header }',
     },
     period: { const: 'day', expected: "'day'" },
-    code: {
-      anyOf: [
-        { type: 'string', minLength: 1, maxLength: 128 },
-        { type: 'integer', minimum: 0, maximum: Number.MAX_SAFE_INTEGER },
-      ],
-      expected: 'a string or a non-negative integer',
-    },
-    message: { type: 'string', minLength: 1, maxLength: 1024, expected: 'a string of 1 to 1024 characters' },
+    code: codeSchema,
+    message: messageSchema,
     refundWhen: {
       anyOf: [{ enum: ['server-error', 'never'] }, { typeofFunction: true }],
       expected: "'server-error', 'never' or a function of the status",

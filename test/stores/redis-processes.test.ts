@@ -2,6 +2,7 @@ import { type ChildProcess, fork } from 'node:child_process';
 import { join } from 'node:path';
 import type { Redis } from 'ioredis';
 import { RedisStore } from '../../lib/stores/redis.js';
+import { nextMessage } from '../helpers/processes.js';
 import { adminClient } from '../helpers/redis-clients.js';
 import { describeWithRedis, type RedisServer, startRedis } from '../helpers/redis-server.js';
 import type { RoundOrder, RoundReport } from './redis-worker.js';
@@ -10,17 +11,6 @@ const WORKERS = 4;
 const CALLS = 250;
 const LIMIT = 100;
 const ROUNDS = 10;
-
-function nextMessage<T>(child: ChildProcess): Promise<T> {
-  return new Promise((resolve, reject) => {
-    const onExit = (code: number | null) => reject(new Error(`worker exited with ${code}`));
-    child.once('exit', onExit);
-    child.once('message', (message) => {
-      child.off('exit', onExit);
-      resolve(message as T);
-    });
-  });
-}
 
 describeWithRedis()('exactness across processes', () => {
   let server: RedisServer;

@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import type { Redis } from 'ioredis';
 import { createLimiter } from '../../lib/limiter.js';
 import { RedisStore } from '../../lib/stores/redis.js';
+import { nextMessage } from '../helpers/processes.js';
 import { adminClient, keysWithoutTtl } from '../helpers/redis-clients.js';
 import { describeWithRedis, type RedisServer, startRedis } from '../helpers/redis-server.js';
 import type { SpendOrder, SpendReport } from './redis-spend-worker.js';
@@ -10,17 +11,6 @@ import type { SpendOrder, SpendReport } from './redis-spend-worker.js';
 const WORKERS = 4;
 const CHARGES = 500;
 const BUDGET = 50_000;
-
-function nextMessage<T>(child: ChildProcess): Promise<T> {
-  return new Promise((resolve, reject) => {
-    const onExit = (code: number | null) => reject(new Error(`worker exited with ${code}`));
-    child.once('exit', onExit);
-    child.once('message', (message) => {
-      child.off('exit', onExit);
-      resolve(message as T);
-    });
-  });
-}
 
 /** A deterministic spread of integer costs from 1 to 250. */
 const costsFor = (worker: number) =>
@@ -63,9 +53,9 @@ describeWithRedis()('spending caps on Redis', () => {
 
     test('never above the cap, the stored counter equals the sum admitted, no admission beyond what remained', async () => {
       const reports = workers.map((worker) => nextMessage<SpendReport>(worker));
-      workers.forEach((worker, i) =>
-        worker.send({ user: 'racer', budget: BUDGET, costs: costsFor(i) } satisfies SpendOrder),
-      );
+      workers.forEach((worker, i) => {
+        worker.send({ user: 'racer', budget: BUDGET, costs: costsFor(i) } satisfies SpendOrder);
+      });
       const decisions = (await Promise.all(reports)).flat();
       const admitted = decisions.filter(([, ok]) => ok);
       const sum = admitted.reduce((total, [cost]) => total + cost, 0);
