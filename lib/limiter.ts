@@ -1,19 +1,20 @@
+import {
+  type CompiledLimit,
+  type CompiledScope,
+  type CompiledTier,
+  compileAllowListOption,
+  compileFailurePolicy,
+  compileScopes,
+  conflict,
+  policyItem,
+} from './compile.js';
 import { validateOptions } from './config-validation.js';
 import type { Decision, PolicyState } from './decision.js';
-import { describeDuration, nameDuration, parseDuration } from './duration.js';
-import { TollgateConfigError, TollgateError } from './errors.js';
+import { describeDuration } from './duration.js';
+import { TollgateError } from './errors.js';
 import { formatHeaders, headerFormat, isoSeconds } from './headers.js';
-import { compileAllowList, isAddressOrRange } from './ip.js';
-import { compileKeySource, storeValue } from './keys.js';
-import {
-  type CostOption,
-  type LimitOptions,
-  type ScopeOptions,
-  type StoreFailurePolicy,
-  type TierOptions,
-  type TollgateOptions,
-  tollgateOptionsSchema,
-} from './options.js';
+import { storeValue } from './keys.js';
+import { type CostOption, type TollgateOptions, tollgateOptionsSchema } from './options.js';
 import type { RequestInfo } from './request.js';
 import { requestIdOf } from './request-id.js';
 import { type ErrorDescription, problem, type Serializer } from './serializers/index.js';
@@ -31,43 +32,6 @@ import type { ConsumeResult, CounterSpec, CounterState, RefundSpec, Store } from
 import { MemoryStore } from './stores/memory.js';
 
 type MaybePromise<T> = T | Promise<T>;
-
-/** The largest window a timer can hold (2^31 − 1 ms, about 24.8 days). */
-const MAX_WINDOW_MS = 2_147_483_647;
-
-interface CompiledLimit {
-  readonly id: string;
-  readonly name: string;
-  readonly kind: 'window' | 'bucket';
-  readonly max: number;
-  readonly windowMs: number;
-  /** Buckets: ms to regain one unit. */
-  readonly intervalMs: number;
-  readonly keySuffix: string;
-  /** The limit as a `RateLimit-Policy` item, built once. */
-  readonly policy: string;
-  readonly pinned: boolean;
-}
-
-interface CompiledTier {
-  readonly name: string | undefined;
-  readonly unlimited: boolean;
-  readonly limits: readonly CompiledLimit[];
-}
-
-interface CompiledScope<Raw> {
-  readonly name: string;
-  readonly code: string | number | undefined;
-  readonly message: string | undefined;
-  readonly keyPrefix: string;
-  readonly keyOf: (req: RequestInfo<Raw>) => MaybePromise<string | undefined>;
-  readonly only: CompiledTier | undefined;
-  readonly tiers: ReadonlyMap<string, CompiledTier> | undefined;
-  readonly tierOf: ((req: RequestInfo<Raw>) => MaybePromise<string>) | undefined;
-  readonly cost: CostOption<Raw> | undefined;
-  readonly onMissing: 'skip' | 'refuse';
-  readonly missingStatus: number;
-}
 
 /** What one store call charged, kept so that it can be refunded, once. */
 interface Charge {
@@ -589,204 +553,4 @@ function resolveCost<Raw>(
 
 function checkedCost(value: number): number | undefined {
   return Number.isSafeInteger(value) && value >= 0 ? value : undefined;
-}
-
-// ---------------------------------------------------------------------------------------------
-// Construction: everything below runs once per middleware.
-
-function compileScopes<Raw>(options: readonly ScopeOptions<Raw>[], prefix: string): CompiledScope<Raw>[] {
-  const names = new Set<string>();
-  return options.map((scope, index) => {
-    const path = `scopes[${index}]`;
-    if (names.has(scope.name))
-      conflict(`${path}.name`, `${path}.name "${scope.name}" is used by another scope`);
-    names.add(scope.name);
-    if (scope.tiers !== undefined) {
-      if (scope.limits !== undefined || scope.burst !== undefined || scope.headerLimit !== undefined)
-        conflict(
-          `${path}.tiers`,
-          `${path}.tiers: a scope with tiers keeps its limits, burst and headerLimit inside each tier`,
-        );
-      if (scope.tier === undefined)
-        conflict(`${path}.tier`, `${path}.tier is required with tiers: a function naming the tier`);
-    } else {
-      if (scope.limits === undefined)
-        conflict(`${path}.limits`, `${path}.limits is required (or tiers with a tier resolver)`);
-      if (scope.tier !== undefined) conflict(`${path}.tier`, `${path}.tier needs tiers to choose from`);
-    }
-    if (scope.ipv6Subnet !== undefined && scope.key !== 'ip')
-      conflict(`${path}.ipv6Subnet`, `${path}.ipv6Subnet applies only to key 'ip'`);
-    if (scope.apiKeyHeader !== undefined && scope.key !== 'apiKey')
-      conflict(`${path}.apiKeyHeader`, `${path}.apiKeyHeader applies only to key 'apiKey'`);
-
-    const tiers =
-      scope.tiers === undefined
-        ? undefined
-        : new Map(
-            Object.entries(scope.tiers).map(([name, tier]) => [
-              name,
-              tier === 'unlimited'
-                ? { name, unlimited: true, limits: [] }
-                : compileTier(scope.name, name, tier, `${path}.tiers.${name}`),
-            ]),
-          );
-    return {
-      name: scope.name,
-      code: scope.code,
-      message: scope.message,
-      keyPrefix: `${prefix}:${scope.name}:`,
-      keyOf: compileKeySource(scope.key, {
-        ipv6Subnet: scope.ipv6Subnet ?? 56,
-        apiKeyHeader: scope.apiKeyHeader ?? 'x-api-key',
-      }),
-      only: tiers === undefined ? compileTier(scope.name, undefined, scope as TierOptions, path) : undefined,
-      tiers,
-      tierOf: scope.tier,
-      cost: scope.cost,
-      onMissing: scope.onMissing ?? (scope.key === 'apiKey' ? 'refuse' : 'skip'),
-      missingStatus: scope.missingStatus ?? 401,
-    };
-  });
-}
-
-function compileTier(
-  scopeName: string,
-  tierName: string | undefined,
-  tier: TierOptions,
-  path: string,
-): CompiledTier {
-  const windows = tier.limits.map((limit: LimitOptions, index) => {
-    const windowMs = parseDuration(limit.window);
-    const at = `${path}.limits[${index}]`;
-    if (windowMs > MAX_WINDOW_MS)
-      conflict(
-        `${at}.window`,
-        `${at}.window must fit in a timer: at most ${MAX_WINDOW_MS} ms (about 24.8 days)`,
-      );
-    if (windowMs % 1000 !== 0 && windowMs > 1000)
-      conflict(
-        `${at}.window`,
-        `${at}.window must be whole seconds when longer than 1s, so that headers can state it exactly`,
-      );
-    return { name: limit.name ?? nameDuration(windowMs), windowMs, max: limit.max, at };
-  });
-  const byLength = [...windows].sort((a, b) => a.windowMs - b.windowMs);
-  for (let i = 1; i < byLength.length; i++) {
-    const shorter = byLength[i - 1]!;
-    const longer = byLength[i]!;
-    if (longer.windowMs === shorter.windowMs)
-      conflict(`${longer.at}.window`, `${longer.at}.window repeats the window of ${shorter.at}`);
-    if (longer.max < shorter.max)
-      conflict(
-        `${longer.at}.max`,
-        `${longer.at}.max (${longer.max}) may not be lower than the shorter window's max at ${shorter.at}.max (${shorter.max})`,
-      );
-  }
-  const names = new Set<string>();
-  for (const window of windows) {
-    if (names.has(window.name) || window.name === 'burst')
-      conflict(`${window.at}.name`, `${window.at}.name "${window.name}" is not unique within the scope`);
-    names.add(window.name);
-  }
-  if (
-    tier.headerLimit !== undefined &&
-    !names.has(tier.headerLimit) &&
-    !(tier.headerLimit === 'burst' && tier.burst)
-  )
-    conflict(
-      `${path}.headerLimit`,
-      `${path}.headerLimit "${tier.headerLimit}" names none of the scope's limits`,
-    );
-
-  const limits: CompiledLimit[] = windows.map((window) => {
-    const id = `${scopeName}_${window.name}`;
-    return {
-      id,
-      name: window.name,
-      kind: 'window',
-      max: window.max,
-      windowMs: window.windowMs,
-      intervalMs: 0,
-      keySuffix: `:${window.windowMs}`,
-      policy: policyItem(id, window.max, window.windowMs),
-      pinned: tier.headerLimit === window.name,
-    };
-  });
-  if (tier.burst !== undefined) {
-    // Refilled at the per-minute rate, or the shortest window's rate when there is no minute limit.
-    const rate = windows.find((w) => w.windowMs === 60_000) ?? byLength[0]!;
-    if (tier.burst > rate.max)
-      conflict(
-        `${path}.burst`,
-        `${path}.burst (${tier.burst}) may not exceed ${rate.at}.max (${rate.max}), which refills it`,
-      );
-    const id = `${scopeName}_burst`;
-    const intervalMs = rate.windowMs / rate.max;
-    limits.push({
-      id,
-      name: 'burst',
-      kind: 'bucket',
-      max: tier.burst,
-      windowMs: 0,
-      intervalMs,
-      keySuffix: ':burst',
-      policy: policyItem(id, tier.burst, tier.burst * intervalMs),
-      pinned: tier.headerLimit === 'burst',
-    });
-  }
-  return { name: tierName, unlimited: false, limits };
-}
-
-/**
- * `"ip_minute";q=100;w=60`: an RFC 9651 String item with Integer parameters, as
- * draft-ietf-httpapi-ratelimit-headers-11 §4 defines. `w` is whole seconds, at least 1;
- * a bucket's `w` is the time it takes to refill from empty.
- */
-function policyItem(id: string, quota: number, windowMs: number): string {
-  return `"${id}";q=${quota};w=${Math.max(1, Math.ceil(windowMs / 1000))}`;
-}
-
-function conflict(path: string, message: string): never {
-  throw new TollgateConfigError('ERR_TOLLGATE_CONFLICTING_OPTIONS', path, message);
-}
-
-function compileAllowListOption(
-  entries: readonly string[] | undefined,
-): ((ip: string | undefined) => boolean) | undefined {
-  if (entries === undefined || entries.length === 0) return undefined;
-  entries.forEach((entry, index) => {
-    if (!isAddressOrRange(entry))
-      throw new TollgateConfigError(
-        'ERR_TOLLGATE_INVALID_OPTION',
-        `allowList[${index}]`,
-        `tollgate options: allowList[${index}] must be an IP address or CIDR range, got ${JSON.stringify(entry)}`,
-      );
-  });
-  return compileAllowList(entries);
-}
-
-type CompiledFailure =
-  | { kind: 'open' | 'closed' }
-  | {
-      kind: 'insurance';
-      store: MemoryStore;
-      shrink: (counter: CounterSpec) => CounterSpec;
-      shrinkMax: (max: number) => number;
-    };
-
-function compileFailurePolicy(policy: StoreFailurePolicy, now: () => number): CompiledFailure {
-  if (policy === 'open' || policy === 'closed') return { kind: policy };
-  const { divisor } = policy.insurance;
-  // Rounded down, but never to zero: each of `divisor` instances admits its share, so the
-  // fleet as a whole stays at or under the configured limit.
-  const shrinkMax = (max: number) => Math.max(1, Math.floor(max / divisor));
-  return {
-    kind: 'insurance',
-    store: new MemoryStore({ now }),
-    shrinkMax,
-    shrink: (counter) =>
-      counter.kind === 'window'
-        ? { ...counter, limit: shrinkMax(counter.limit) }
-        : { ...counter, capacity: shrinkMax(counter.capacity), intervalMs: counter.intervalMs * divisor },
-  };
 }
