@@ -35,6 +35,8 @@ export interface CompiledTier {
   readonly name: string | undefined;
   readonly unlimited: boolean;
   readonly limits: readonly CompiledLimit[];
+  /** The largest cost any request can ever be admitted at: the smallest window max or burst. */
+  readonly maxCost: number;
 }
 
 export interface CompiledScope<Raw> {
@@ -59,6 +61,7 @@ export function compileScopes<Raw>(
   prefix: string,
 ): CompiledScope<Raw>[] {
   const names = new Set<string>();
+  const ids = new Map<string, string>();
   return options.map((scope, index) => {
     const path = `scopes[${index}]`;
     if (names.has(scope.name))
@@ -89,10 +92,21 @@ export function compileScopes<Raw>(
             Object.entries(scope.tiers).map(([name, tier]) => [
               name,
               tier === 'unlimited'
-                ? { name, unlimited: true, limits: [] }
+                ? { name, unlimited: true, limits: [], maxCost: Number.POSITIVE_INFINITY }
                 : compileTier(scope.name, name, tier, `${path}.tiers.${name}`),
             ]),
           );
+    const only = tiers === undefined ? compileTier(scope.name, undefined, scope as TierOptions, path) : undefined;
+    // Policy ids name limits in X-RateLimit-Reason and RateLimit-Policy: `a_b` + `c` and `a` +
+    // `b_c` would both be `a_b_c`.
+    for (const tier of only === undefined ? tiers!.values() : [only]) {
+      for (const limit of tier.limits) {
+        const owner = ids.get(limit.id);
+        if (owner !== undefined && owner !== scope.name)
+          conflict(`${path}.name`, `${path}.name "${scope.name}" gives the policy id "${limit.id}" that scope "${owner}" gives too`);
+        ids.set(limit.id, scope.name);
+      }
+    }
     return {
       name: scope.name,
       code: scope.code,
@@ -102,7 +116,7 @@ export function compileScopes<Raw>(
         ipv6Subnet: scope.ipv6Subnet ?? 56,
         apiKeyHeader: scope.apiKeyHeader ?? 'x-api-key',
       }),
-      only: tiers === undefined ? compileTier(scope.name, undefined, scope as TierOptions, path) : undefined,
+      only,
       tiers,
       tierOf: scope.tier,
       cost: scope.cost,
@@ -197,7 +211,7 @@ export function compileTier(
       pinned: tier.headerLimit === 'burst',
     });
   }
-  return { name: tierName, unlimited: false, limits };
+  return { name: tierName, unlimited: false, limits, maxCost: Math.min(...limits.map((limit) => limit.max)) };
 }
 
 /**
@@ -235,6 +249,7 @@ export type CompiledFailure =
       store: MemoryStore;
       shrink: (counter: CounterSpec) => CounterSpec;
       shrinkMax: (max: number) => number;
+      divisor: number;
     };
 
 export function compileFailurePolicy(policy: StoreFailurePolicy, now: () => number): CompiledFailure {
@@ -247,6 +262,7 @@ export function compileFailurePolicy(policy: StoreFailurePolicy, now: () => numb
     kind: 'insurance',
     store: new MemoryStore({ now }),
     shrinkMax,
+    divisor,
     shrink: (counter) =>
       counter.kind === 'window'
         ? { ...counter, limit: shrinkMax(counter.limit) }

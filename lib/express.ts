@@ -7,7 +7,7 @@ import type { TollgateOptions } from './options.js';
 import type { RequestInfo } from './request.js';
 import { requestIdOf } from './request-id.js';
 import { type Serializer, serializers } from './serializers/index.js';
-import { hasSettlement, reportActualCost, settle, usageRefusal } from './spend-cap.js';
+import { reportActualCost, settleWhenDone, usageRefusal } from './spend-cap.js';
 
 declare global {
   namespace Express {
@@ -71,7 +71,7 @@ export function rateLimit(options: ExpressOptions | Limiter<Request>): RequestHa
 
     if (combined.allowed || combined.shadow) {
       for (const [name, value] of combined.headers) res.setHeader(name, value);
-      settleOnFinish(res, limiter, combined, info);
+      settleWhenDone(res, combined, info, limiter.reportError);
       next();
       return;
     }
@@ -100,22 +100,6 @@ function assertTrustworthyIp(req: Request): void {
       'app.trust proxy',
       "tollgate: 'trust proxy' is true, so req.ip is the left-most X-Forwarded-For entry, which any client can forge to dodge its limits. Set it to the number of proxies in front of the app (app.set('trust proxy', 1)) or their addresses.",
     );
-}
-
-/**
- * Settles a spend charge once the response has gone out, with its final status. Only a
- * finished response settles: a client that hangs up mid-way has still had the work done.
- */
-function settleOnFinish(
-  res: Response,
-  limiter: Limiter<Request>,
-  decision: Decision,
-  info: RequestInfo<Request>,
-): void {
-  if (!hasSettlement(decision)) return;
-  res.once('finish', () => {
-    settle(decision, res.statusCode, info).catch((error: unknown) => limiter.reportError(error, info));
-  });
 }
 
 /**

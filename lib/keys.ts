@@ -28,9 +28,21 @@ function fieldOf(container: unknown, name: string): unknown {
   return Object.hasOwn(container, name) ? (container as Record<string, unknown>)[name] : undefined;
 }
 
+/**
+ * A field's value as a key. Strings and finite numbers are themselves. Arrays and objects
+ * (`?acct=A&acct=A`, `{"source_account": {"$ne": 1}}`) are counted under their JSON, hashed
+ * later: treating them as "no key" would let any client skip the scope by repeating a field.
+ */
 function asKey(value: unknown): string | undefined {
   if (typeof value === 'string') return value === '' ? undefined : value;
-  if (typeof value === 'number' && Number.isFinite(value)) return String(value);
+  if (typeof value === 'number') return Number.isFinite(value) ? String(value) : undefined;
+  if (typeof value === 'object' && value !== null) {
+    try {
+      return `\u0000${JSON.stringify(value)}`;
+    } catch {
+      return undefined;
+    }
+  }
   return undefined;
 }
 

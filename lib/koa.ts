@@ -8,7 +8,7 @@ import type { TollgateOptions } from './options.js';
 import type { RequestInfo } from './request.js';
 import { requestIdOf } from './request-id.js';
 import { type Serializer, serializers } from './serializers/index.js';
-import { hasSettlement, reportActualCost, settle, usageRefusal } from './spend-cap.js';
+import { reportActualCost, settleWhenDone, usageRefusal } from './spend-cap.js';
 
 declare module 'koa' {
   interface DefaultState {
@@ -69,15 +69,7 @@ export function rateLimit(options: KoaOptions | Limiter<Context>): Middleware {
 
     if (combined.allowed || combined.shadow) {
       for (const [name, value] of combined.headers) ctx.set(name, value);
-      if (hasSettlement(combined)) {
-        // Only a finished response settles a spend charge: a client that hangs up mid-way has
-        // still had the work done. Koa's final status is on the Node response by then.
-        ctx.res.once('finish', () => {
-          settle(combined, ctx.res.statusCode, info).catch((error: unknown) =>
-            limiter.reportError(error, info),
-          );
-        });
-      }
+      settleWhenDone(ctx.res, combined, info, limiter.reportError);
       return next();
     }
     // A refusal here must not leave the charges of tollgate middleware mounted earlier.

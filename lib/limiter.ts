@@ -20,6 +20,7 @@ import { requestIdOf } from './request-id.js';
 import { type ErrorDescription, problem, type Serializer } from './serializers/index.js';
 import {
   type CompiledSpendCap,
+  cancelSettlement,
   carrySettlement,
   compileSpendCap,
   DAY_MS,
@@ -58,12 +59,24 @@ function attachCharges(decision: Decision, list: readonly Charge[]): void {
   (decision as Charged)[CHARGES] = list;
 }
 
+/**
+ * What to give back for a charge: every counter it charged, at the key the store charged
+ * (an overflow counter when the memory store was full), except a replayed idempotent counter,
+ * which charged nothing (its refund would take back the original request's charge).
+ */
 function refundsOf(charge: Charge): RefundSpec[] {
-  return charge.counters.map((counter, i) =>
-    counter.kind === 'window'
-      ? { ...counter, windowStart: charge.states[i]!.windowStart ?? 0 }
-      : { ...counter, windowStart: undefined },
-  );
+  const refunds: RefundSpec[] = [];
+  charge.counters.forEach((counter, i) => {
+    const state = charge.states[i]!;
+    if (state.replayed === true) return;
+    const key = state.key ?? counter.key;
+    refunds.push(
+      counter.kind === 'window'
+        ? { ...counter, key, windowStart: state.windowStart ?? 0 }
+        : { ...counter, key, windowStart: undefined },
+    );
+  });
+  return refunds;
 }
 
 /** The answer to send for a refused decision. */
@@ -127,6 +140,9 @@ export function createLimiter<Raw = unknown>(options: TollgateOptions<Raw>): Lim
   const prefix = options.prefix ?? 'tg';
   const scopes = compileScopes(options.scopes ?? [], prefix);
   const spendCap = options.spendCap === undefined ? undefined : compileSpendCap(options.spendCap, prefix);
+  const { cost: capCost, budget: capBudget } = options.spendCap ?? {};
+  if (typeof capCost === 'number' && typeof capBudget === 'number' && capCost > capBudget)
+    conflict('spendCap.cost', `spendCap.cost (${capCost}) is above spendCap.budget (${capBudget}): no request could ever be admitted`);
   if (spendCap !== undefined && scopes.some((scope) => scope.name === spendCap.name))
     conflict(
       'spendCap.name',
@@ -181,6 +197,8 @@ export function createLimiter<Raw = unknown>(options: TollgateOptions<Raw>): Lim
       const costOrPromise = resolveCost(scope.cost ?? defaultCost, req);
       const cost = costOrPromise instanceof Promise ? await costOrPromise : costOrPromise;
       if (cost === undefined) return finish(standaloneRefusal(400, 'invalid_cost', scope), req);
+      // A cost above a limit's whole capacity could never be admitted: no Retry-After would hold.
+      if (cost > tier.maxCost) return finish(standaloneRefusal(400, 'cost_exceeds_limit', scope), req);
       if (owners.length === 0) firstCost = cost;
       const base = scope.keyPrefix + key;
       for (const limit of tier.limits) {
@@ -262,6 +280,8 @@ export function createLimiter<Raw = unknown>(options: TollgateOptions<Raw>): Lim
       const state = result.counters[i]!;
       const shrunk = chargedStore === store ? undefined : failure.kind === 'insurance' ? failure : undefined;
       const max = shrunk === undefined ? owner.max : shrunk.shrinkMax(owner.max);
+      // Insurance buckets refill `divisor` times slower: each instance gets its share of the rate.
+      const intervalMs = shrunk === undefined ? limit.intervalMs : limit.intervalMs * shrunk.divisor;
       policies[i] = {
         id: limit.id,
         scope: owner.scope,
@@ -272,13 +292,13 @@ export function createLimiter<Raw = unknown>(options: TollgateOptions<Raw>): Lim
         limit: max,
         remaining: state.remaining,
         resetAt: state.resetAt,
-        windowMs: limit.kind === 'window' ? limit.windowMs : Math.ceil(max * limit.intervalMs),
+        windowMs: limit.kind === 'window' ? limit.windowMs : Math.ceil(max * intervalMs),
         allowed: state.allowed,
         retryAt: state.retryAt,
         policy:
           shrunk === undefined
             ? owner.policy
-            : policyItem(limit.id, max, limit.kind === 'window' ? limit.windowMs : max * limit.intervalMs),
+            : policyItem(limit.id, max, limit.kind === 'window' ? limit.windowMs : max * intervalMs),
         pinned: limit.pinned,
       };
     }
@@ -395,6 +415,8 @@ export function createLimiter<Raw = unknown>(options: TollgateOptions<Raw>): Lim
   }
 
   async function refund(decision: Decision): Promise<void> {
+    // The whole charge comes back here: a settlement after the response must not give it again.
+    cancelSettlement(decision);
     for (const charge of chargesOf(decision) ?? []) {
       // Marked before the store call: a second refund of the same charge gives nothing back.
       if (charge.refunded) continue;
@@ -405,8 +427,10 @@ export function createLimiter<Raw = unknown>(options: TollgateOptions<Raw>): Lim
 
   function combine(earlier: Decision, later: Decision): Decision {
     if (later.policies.length === 0 && later.allowed) return earlier;
+    // A shadow limiter's refusals are for its hooks only: they must not refuse through another.
+    const earlierPolicies = earlier.shadow ? earlier.policies.map(asAdmitted) : earlier.policies;
     const merged = summarise(
-      [...earlier.policies, ...later.policies],
+      [...earlierPolicies, ...later.policies],
       later.now,
       later.cost,
       later.storeError,
@@ -493,6 +517,7 @@ interface Owner {
 const STANDALONE_MESSAGES: Record<string, string> = {
   invalid_cost: 'The request cost must be a non-negative safe integer',
   cost_exceeds_cap: 'The request costs more than the whole daily spending cap',
+  cost_exceeds_limit: 'The request costs more than a limit admits in a whole window',
   invalid_idempotency_key: 'The Idempotency-Key header must be 1 to 255 printable characters',
 };
 
@@ -508,6 +533,10 @@ function spendLimit<Raw>(cap: CompiledSpendCap<Raw>): CompiledLimit {
     policy: '',
     pinned: false,
   };
+}
+
+function asAdmitted(policy: PolicyState): PolicyState {
+  return policy.allowed ? policy : { ...policy, allowed: true, retryAt: policy.resetAt };
 }
 
 function pickRefusalFields(decision: Decision): Partial<Decision> {

@@ -177,11 +177,13 @@ const HEADER_PATTERN = "^[!#$%&'*+.^_`|~0-9A-Za-z-]{1,128}$";
 const FIELD_PATTERN = '^[^\\u0000-\\u001f]{1,128}$';
 const FIELD_WORDS = 'a field name of 1 to 128 printable characters';
 
+/** RFC 9651 Integers have at most 15 digits: a larger quota could not be advertised in RateLimit-Policy. */
+const MAX_QUOTA = 999_999_999_999_999;
 const positiveInteger = {
   type: 'integer',
   minimum: 1,
-  maximum: Number.MAX_SAFE_INTEGER,
-  expected: 'a positive integer',
+  maximum: MAX_QUOTA,
+  expected: 'a positive integer (at most 15 digits)',
 };
 const codeSchema = {
   anyOf: [
@@ -311,8 +313,8 @@ export const spendCapOptionsSchema = {
     name: { type: 'string', pattern: NAME_PATTERN, expected: NAME_WORDS },
     key: keySchema,
     budget: {
-      anyOf: [{ type: 'integer', minimum: 1, maximum: Number.MAX_SAFE_INTEGER }, { typeofFunction: true }],
-      expected: 'a positive integer of credits or a function of the request',
+      anyOf: [{ type: 'integer', minimum: 1, maximum: MAX_QUOTA }, { typeofFunction: true }],
+      expected: 'a positive integer of credits (at most 15 digits) or a function of the request',
     },
     cost: {
       anyOf: [

@@ -1,3 +1,4 @@
+import type { ServerResponse } from 'node:http';
 import type { Decision } from './decision.js';
 import { TollgateError } from './errors.js';
 import { compileKeySource, storeValue } from './keys.js';
@@ -185,8 +186,35 @@ export function carrySettlement(from: Decision, to: Decision): void {
   if (settlement !== undefined) settlements.set(to, settlement);
 }
 
+/** Marks a decision's spend charge as settled: it was refunded whole by `limiter.refund`. */
+export function cancelSettlement(decision: Decision): void {
+  const settlement = settlements.get(decision);
+  if (settlement !== undefined) settlement.settled = true;
+}
+
 export function hasSettlement(decision: Decision): boolean {
   return settlements.has(decision);
+}
+
+/**
+ * Settles a decision's spend charge when its Node response is done, for every adapter: on
+ * `finish` with the final status; on a `close` without finish (the client hung up) with the
+ * work reported so far, but never a refund, since there is no final status to judge by.
+ */
+export function settleWhenDone<Raw>(
+  res: ServerResponse,
+  decision: Decision,
+  req: RequestInfo<Raw>,
+  onError: (error: unknown, req: RequestInfo<Raw>) => void,
+): void {
+  if (!hasSettlement(decision)) return;
+  const report = (error: unknown) => onError(error, req);
+  res.once('finish', () => {
+    settle(decision, res.statusCode, req).catch(report);
+  });
+  res.once('close', () => {
+    if (!res.writableFinished) settle(decision, res.statusCode, req, false).catch(report);
+  });
 }
 
 /**
@@ -196,9 +224,10 @@ export function hasSettlement(decision: Decision): boolean {
 export function reportActualCost(decision: Decision, credits: number): void {
   if (!Number.isSafeInteger(credits) || credits < 0)
     throw new TypeError(`The actual cost must be a non-negative safe integer, got ${String(credits)}`);
+  // No reservation (the cap skipped the request, replayed it, or the store was down and failed
+  // open): there is nothing to adjust, and the handler's work must not fail for it.
   const settlement = settlements.get(decision);
-  if (settlement === undefined) throw new TypeError('This request reserved no spend charge to adjust');
-  settlement.actualCost = credits;
+  if (settlement !== undefined) settlement.actualCost = credits;
 }
 
 /**
@@ -206,12 +235,19 @@ export function reportActualCost(decision: Decision, credits: number): void {
  * a failed response (by `refundWhen`) gets the whole reservation back; otherwise a reported
  * actual cost refunds or charges the difference from the estimate.
  */
-export async function settle<Raw>(decision: Decision, status: number, req: RequestInfo<Raw>): Promise<void> {
+export async function settle<Raw>(
+  decision: Decision,
+  status: number,
+  req: RequestInfo<Raw>,
+  finished = true,
+): Promise<void> {
   const settlement = settlements.get(decision);
   if (settlement === undefined || settlement.settled) return;
   settlement.settled = true;
   const { store, reserved } = settlement;
-  if ((settlement.refundWhen as (status: number, req: RequestInfo<Raw>) => boolean)(status, req)) {
+  // A response cut short by the client has no final status to judge a refund by; the work
+  // reported so far is still settled.
+  if (finished && (settlement.refundWhen as (status: number, req: RequestInfo<Raw>) => boolean)(status, req)) {
     await store.refund([reserved]);
     return;
   }

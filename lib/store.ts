@@ -65,6 +65,8 @@ export interface CounterState {
   readonly windowStart?: number;
   /** True when the counter skipped the charge because its idempotency key was already charged. */
   readonly replayed?: boolean;
+  /** The key the store charged when it was not the counter's own (the memory store's overflow counter), to aim a refund. */
+  readonly key?: string;
 }
 
 export interface ConsumeResult {

@@ -52,7 +52,8 @@ describe('fields', () => {
     const body = compileKeySource<null>({ body: 'source_account' }, options);
     expect(body(requestFrom({ body: { source_account: 'acc_1' } }))).toBe('acc_1');
     expect(body(requestFrom({ body: { source_account: 42 } }))).toBe('42');
-    expect(body(requestFrom({ body: { source_account: { $ne: 1 } } }))).toBeUndefined();
+    // Objects and arrays are counted under a hash of their JSON, never skipped.
+    expect(body(requestFrom({ body: { source_account: { $ne: 1 } } }))).toMatch(/^#[A-Za-z0-9_-]{22}$/);
     expect(body(requestFrom({ body: 'source_account=x' }))).toBeUndefined();
     expect(body(requestFrom({ body: Object.create({ source_account: 'inherited' }) }))).toBeUndefined();
     const param = compileKeySource<null>({ param: 'bankId' }, options);
@@ -60,7 +61,10 @@ describe('fields', () => {
     const header = compileKeySource<null>({ header: 'X-Partner-Id' }, options);
     expect(header(requestFrom({ headers: { 'x-partner-id': ['p1', 'p2'] } }))).toBe('p1');
     const query = compileKeySource<null>({ query: 'account' }, options);
-    expect(query(requestFrom({ query: { account: ['a', 'b'] } }))).toBeUndefined();
+    const repeated = query(requestFrom({ query: { account: ['a', 'a'] } }));
+    expect(repeated).toMatch(/^#[A-Za-z0-9_-]{22}$/);
+    expect(query(requestFrom({ query: { account: ['a', 'a'] } }))).toBe(repeated);
+    expect(query(requestFrom({ query: { account: 'a' } }))).toBe('a');
   });
 
   test('key functions may be async and return numbers', async () => {

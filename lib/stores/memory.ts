@@ -226,6 +226,7 @@ export class MemoryStore implements Store {
       retryAt: allowed ? now : resetAt,
       windowStart: generation.start,
       ...(replayed ? { replayed } : {}),
+      ...(key === counter.key ? {} : { key }),
     };
   }
 
@@ -237,7 +238,9 @@ export class MemoryStore implements Store {
     now: number,
   ): CounterState {
     const { capacity, intervalMs, cost } = counter;
-    const earliest = tat + cost * intervalMs - capacity * intervalMs;
+    // The same expression as the admission check in `decide`, so that the two never disagree
+    // by a rounding within the epsilon.
+    const earliest = tat + (cost - capacity) * intervalMs;
     const allowed = earliest <= now + EPSILON_MS;
     let after = tat;
     if (charge && cost > 0) {
@@ -253,6 +256,7 @@ export class MemoryStore implements Store {
       remaining,
       resetAt: Math.max(now, after),
       retryAt: allowed ? now : Math.ceil(earliest),
+      ...(key === counter.key ? {} : { key }),
     };
   }
 
