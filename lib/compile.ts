@@ -37,6 +37,8 @@ export interface CompiledTier {
   readonly limits: readonly CompiledLimit[];
   /** The largest cost any request can ever be admitted at: the smallest window max or burst. */
   readonly maxCost: number;
+  /** Recent scope values → their store keys, one per limit (see `storeKeys` in limiter.ts). */
+  readonly keyCache: Map<string, readonly string[]>;
 }
 
 export interface CompiledScope<Raw> {
@@ -92,18 +94,28 @@ export function compileScopes<Raw>(
             Object.entries(scope.tiers).map(([name, tier]) => [
               name,
               tier === 'unlimited'
-                ? { name, unlimited: true, limits: [], maxCost: Number.POSITIVE_INFINITY }
+                ? {
+                    name,
+                    unlimited: true,
+                    limits: [],
+                    maxCost: Number.POSITIVE_INFINITY,
+                    keyCache: new Map(),
+                  }
                 : compileTier(scope.name, name, tier, `${path}.tiers.${name}`),
             ]),
           );
-    const only = tiers === undefined ? compileTier(scope.name, undefined, scope as TierOptions, path) : undefined;
+    const only =
+      tiers === undefined ? compileTier(scope.name, undefined, scope as TierOptions, path) : undefined;
     // Policy ids name limits in X-RateLimit-Reason and RateLimit-Policy: `a_b` + `c` and `a` +
     // `b_c` would both be `a_b_c`.
     for (const tier of only === undefined ? tiers!.values() : [only]) {
       for (const limit of tier.limits) {
         const owner = ids.get(limit.id);
         if (owner !== undefined && owner !== scope.name)
-          conflict(`${path}.name`, `${path}.name "${scope.name}" gives the policy id "${limit.id}" that scope "${owner}" gives too`);
+          conflict(
+            `${path}.name`,
+            `${path}.name "${scope.name}" gives the policy id "${limit.id}" that scope "${owner}" gives too`,
+          );
         ids.set(limit.id, scope.name);
       }
     }
@@ -211,7 +223,13 @@ export function compileTier(
       pinned: tier.headerLimit === 'burst',
     });
   }
-  return { name: tierName, unlimited: false, limits, maxCost: Math.min(...limits.map((limit) => limit.max)) };
+  return {
+    name: tierName,
+    unlimited: false,
+    limits,
+    maxCost: Math.min(...limits.map((limit) => limit.max)),
+    keyCache: new Map(),
+  };
 }
 
 /**

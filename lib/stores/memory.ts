@@ -225,8 +225,9 @@ export class MemoryStore implements Store {
       // A cost above the whole limit never fits: the next window is still the earliest try.
       retryAt: allowed ? now : resetAt,
       windowStart: generation.start,
-      ...(replayed ? { replayed } : {}),
-      ...(key === counter.key ? {} : { key }),
+      // Every state has one shape (no conditional spreads): the limiter reads them on a hot path.
+      replayed,
+      key: key === counter.key ? undefined : key,
     };
   }
 
@@ -256,7 +257,9 @@ export class MemoryStore implements Store {
       remaining,
       resetAt: Math.max(now, after),
       retryAt: allowed ? now : Math.ceil(earliest),
-      ...(key === counter.key ? {} : { key }),
+      windowStart: undefined,
+      replayed: false,
+      key: key === counter.key ? undefined : key,
     };
   }
 
