@@ -226,7 +226,7 @@ export class MemoryStore implements Store {
       retryAt: allowed ? now : resetAt,
       windowStart: generation.start,
       // Every state has one shape (no conditional spreads): the limiter reads them on a hot path.
-      replayed,
+      replayed: replayed ? true : undefined,
       key: key === counter.key ? undefined : key,
     };
   }
@@ -258,7 +258,7 @@ export class MemoryStore implements Store {
       resetAt: Math.max(now, after),
       retryAt: allowed ? now : Math.ceil(earliest),
       windowStart: undefined,
-      replayed: false,
+      replayed: undefined,
       key: key === counter.key ? undefined : key,
     };
   }
