@@ -1,0 +1,163 @@
+import type { NextFunction, Request, RequestHandler, Response } from 'express';
+import { rateLimit as expressRateLimit } from 'express-rate-limit';
+import type { Redis } from 'ioredis';
+import { RedisStore as ErlRedisStore, type RedisReply } from 'rate-limit-redis';
+import { type RateLimiterAbstract, RateLimiterMemory, RateLimiterRedis } from 'rate-limiter-flexible';
+import { rateLimit } from '../../lib/express.js';
+import type { Store, TollgateOptions } from '../../lib/index.js';
+import {
+  fluidOptions,
+  fourByTwoOptions,
+  halfRefusedOptions,
+  MINUTE_MAX,
+  oneRuleOptions,
+  SPEND_CAP,
+} from '../support/policies.js';
+import { connectRedis, optional } from './common.js';
+
+export interface Mounted {
+  readonly middleware: RequestHandler | undefined;
+  readonly close: () => Promise<void>;
+}
+
+const nothing = async () => {};
+
+/** The middleware of an Express scenario, by the slug the runner sends. */
+export async function expressMiddleware(slug: string): Promise<Mounted> {
+  switch (slug) {
+    case 'bare':
+      return { middleware: undefined, close: nothing };
+    case 'erl-memory':
+      return {
+        middleware: expressRateLimit({
+          windowMs: 60_000,
+          limit: MINUTE_MAX,
+          standardHeaders: 'draft-8',
+          legacyHeaders: false,
+        }),
+        close: nothing,
+      };
+    case 'rlf-memory':
+      return {
+        middleware: flexible([
+          { limiter: new RateLimiterMemory({ points: MINUTE_MAX, duration: 60 }), keyOf: (req) => req.ip! },
+        ]),
+        close: nothing,
+      };
+    case 'noop-sync':
+      return {
+        middleware: function noop(_req: Request, _res: Response, next: NextFunction): void {
+          next();
+        },
+        close: nothing,
+      };
+    case 'noop-async':
+      return {
+        middleware: async function noopAsync(
+          _req: Request,
+          _res: Response,
+          next: NextFunction,
+        ): Promise<void> {
+          await Promise.resolve();
+          next();
+        },
+        close: nothing,
+      };
+    case 'tg-memory-1':
+      return { middleware: rateLimit(oneRuleOptions<Request>()), close: nothing };
+    case 'tg-memory-fluid':
+      return { middleware: rateLimit(fluidOptions<Request>()), close: nothing };
+    case 'tg-memory-refuse':
+      return { middleware: rateLimit(halfRefusedOptions<Request>()), close: nothing };
+    case 'rlf-redis-1':
+    case 'rlf-redis-4': {
+      const client = await connectRedis();
+      const limiter = (keyPrefix: string) =>
+        new RateLimiterRedis({ storeClient: client, keyPrefix, points: MINUTE_MAX, duration: 60 });
+      const ip = { limiter: limiter('rlf-ip'), keyOf: (req: Request) => req.ip! };
+      const stacked =
+        slug === 'rlf-redis-1'
+          ? [ip]
+          : [
+              ip,
+              { limiter: limiter('rlf-partner'), keyOf: (req: Request) => header(req, 'x-partner-id') },
+              { limiter: limiter('rlf-user'), keyOf: (req: Request) => header(req, 'x-user-id') },
+              { limiter: limiter('rlf-bank'), keyOf: (req: Request) => String(req.params.bankId) },
+            ];
+      return { middleware: flexible(stacked), close: quit(client) };
+    }
+    case 'erl-redis': {
+      const client = await connectRedis();
+      const store = new ErlRedisStore({
+        prefix: 'erl:',
+        sendCommand: (command: string, ...args: string[]) =>
+          client.call(command, ...args) as Promise<RedisReply>,
+      });
+      return {
+        middleware: expressRateLimit({
+          windowMs: 60_000,
+          limit: MINUTE_MAX,
+          standardHeaders: 'draft-8',
+          legacyHeaders: false,
+          store,
+        }),
+        close: quit(client),
+      };
+    }
+    case 'tg-redis-1':
+    case 'tg-redis-4x2':
+    case 'tg-redis-spend': {
+      const { RedisStore } = await optional('lib/stores/redis.ts', () => import('../../lib/stores/redis.js'));
+      const client = await connectRedis();
+      // A timeout or failure answers 503, which autocannon counts: a silent fail-open would
+      // make a broken store look fast.
+      const store: Store = new RedisStore({ client, timeoutMs: 1000 });
+      const base: TollgateOptions<Request> =
+        slug === 'tg-redis-1'
+          ? oneRuleOptions<Request>()
+          : slug === 'tg-redis-4x2'
+            ? fourByTwoOptions<Request>()
+            : { ...fourByTwoOptions<Request>(), spendCap: { ...SPEND_CAP } };
+      return {
+        middleware: rateLimit({ ...base, store, onStoreError: 'closed' }),
+        close: quit(client),
+      };
+    }
+    default:
+      throw new Error(`unknown Express scenario ${slug}`);
+  }
+}
+
+function header(req: Request, name: string): string {
+  const value = req.headers[name];
+  return Array.isArray(value) ? (value[0] ?? '') : (value ?? '');
+}
+
+function quit(client: Redis): () => Promise<void> {
+  return async () => {
+    await client.quit();
+  };
+}
+
+/**
+ * rate-limiter-flexible as its README wires it into Express: consume, then next(); a rejection
+ * with a `RateLimiterRes` is a refusal, an `Error` a store failure. Stacked limiters are
+ * awaited in turn, as an application combining several would.
+ */
+function flexible(
+  limiters: ReadonlyArray<{ limiter: RateLimiterAbstract; keyOf: (req: Request) => string }>,
+): RequestHandler {
+  return async function rateLimiterFlexible(req: Request, res: Response, next: NextFunction): Promise<void> {
+    try {
+      for (const { limiter, keyOf } of limiters) await limiter.consume(keyOf(req));
+    } catch (rejection) {
+      if (rejection instanceof Error) {
+        next(rejection);
+        return;
+      }
+      res.status(429).send('Too Many Requests');
+      return;
+    }
+    next();
+  };
+}

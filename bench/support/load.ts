@@ -1,0 +1,69 @@
+import autocannon from 'autocannon';
+import { ipOf, partnerOf, pathOf, REFUSE_HEADER, userOf } from './keys.js';
+
+export interface LoadShape {
+  /** Distinct key values the requests cycle through. */
+  readonly keys: number;
+  /** Share of requests marked to be refused: 0 or 0.5 (every other request). */
+  readonly refuseShare: number;
+}
+
+export interface LoadResult {
+  /** Mean of autocannon's per-second request counts. */
+  readonly rps: number;
+  /** Latency percentiles, ms. */
+  readonly p50: number;
+  readonly p99: number;
+  readonly requests: number;
+  readonly ok: number;
+  readonly non2xx: number;
+  readonly errors: number;
+  readonly timeouts: number;
+}
+
+/**
+ * Builds each request anew: the client address (`X-Forwarded-For`), partner and user headers
+ * and the `bankId` in the path all move on to the next of `keys` values, so consecutive
+ * requests hit different counters, as a real API's clients do.
+ */
+function setupRequest(shape: LoadShape): (req: autocannon.Request) => autocannon.Request {
+  let n = 0;
+  const refuseEvery = shape.refuseShare > 0 ? Math.round(1 / shape.refuseShare) : 0;
+  return (req) => {
+    const count = n++;
+    const i = count % shape.keys;
+    const headers: Record<string, string> = {
+      'x-forwarded-for': ipOf(i),
+      'x-partner-id': partnerOf(i),
+      'x-user-id': userOf(i),
+    };
+    if (refuseEvery > 0 && count % refuseEvery === 0) headers[REFUSE_HEADER] = '1';
+    return { ...req, method: 'GET', path: pathOf(i), headers };
+  };
+}
+
+/** One autocannon run from this process (never the server's). */
+export async function load(
+  port: number,
+  shape: LoadShape,
+  durationS: number,
+  connections: number,
+): Promise<LoadResult> {
+  const result = await autocannon({
+    url: `http://127.0.0.1:${port}`,
+    connections,
+    pipelining: 1,
+    duration: durationS,
+    requests: [{ method: 'GET', setupRequest: setupRequest(shape) }],
+  });
+  return {
+    rps: result.requests.average,
+    p50: result.latency.p50,
+    p99: result.latency.p99,
+    requests: result.requests.total,
+    ok: result['2xx'],
+    non2xx: result.non2xx,
+    errors: result.errors,
+    timeouts: result.timeouts,
+  };
+}
