@@ -247,7 +247,10 @@ export async function settle<Raw>(
   const { store, reserved } = settlement;
   // A response cut short by the client has no final status to judge a refund by; the work
   // reported so far is still settled.
-  if (finished && (settlement.refundWhen as (status: number, req: RequestInfo<Raw>) => boolean)(status, req)) {
+  if (
+    finished &&
+    (settlement.refundWhen as (status: number, req: RequestInfo<Raw>) => boolean)(status, req)
+  ) {
     await store.refund([reserved]);
     return;
   }
