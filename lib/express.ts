@@ -22,20 +22,36 @@ export type ExpressOptions = TollgateOptions<Request>;
 
 /** The core's view of an Express request; `req.ip` already honours `trust proxy`. */
 export function describeRequest(req: Request): RequestInfo<Request> {
-  return {
-    ip: req.ip,
-    method: req.method,
+  return new ExpressRequestInfo(req);
+}
+
+/**
+ * A class rather than an object literal with a getter: a literal accessor is defined on every
+ * request through V8's slow path (measured at ~3 % of a whole Express request), while a
+ * prototype getter costs nothing until a key reads it.
+ */
+class ExpressRequestInfo implements RequestInfo<Request> {
+  readonly ip: string | undefined;
+  readonly method: string;
+  readonly path: string;
+  readonly headers: Request['headers'];
+  readonly params: Request['params'];
+  readonly body: unknown;
+
+  constructor(readonly raw: Request) {
+    this.ip = raw.ip;
+    this.method = raw.method;
     // The whole path, as Koa gives it: a router's middleware otherwise sees only its own part.
-    path: req.baseUrl + req.path,
-    headers: req.headers,
-    params: req.params,
-    // Express 5 parses the query string on access: only pay for it when a key needs it.
-    get query() {
-      return req.query;
-    },
-    body: req.body,
-    raw: req,
-  };
+    this.path = raw.baseUrl + raw.path;
+    this.headers = raw.headers;
+    this.params = raw.params;
+    this.body = raw.body;
+  }
+
+  /** Express 5 parses the query string on access: only pay for it when a key needs it. */
+  get query(): unknown {
+    return this.raw.query;
+  }
 }
 
 /**

@@ -21,20 +21,32 @@ export type KoaOptions = TollgateOptions<Context>;
 
 /** The core's view of a Koa context; `ctx.ip` honours `app.proxy` and `app.maxIpsCount`. */
 export function describeRequest(ctx: Context): RequestInfo<Context> {
-  return {
+  return new KoaRequestInfo(ctx);
+}
+
+/** A class with a prototype getter, not a literal accessor: see `ExpressRequestInfo` in express.ts. */
+class KoaRequestInfo implements RequestInfo<Context> {
+  readonly ip: string | undefined;
+  readonly method: string;
+  readonly path: string;
+  readonly headers: Context['headers'];
+  readonly params: Record<string, string> | undefined;
+  readonly body: unknown;
+
+  constructor(readonly raw: Context) {
     // Koa answers '' when the socket is already gone: that is no address.
-    ip: ctx.ip || undefined,
-    method: ctx.method,
-    path: ctx.path,
-    headers: ctx.headers,
+    this.ip = raw.ip || undefined;
+    this.method = raw.method;
+    this.path = raw.path;
+    this.headers = raw.headers;
     // Set by @koa/router and @koa/bodyparser when they ran before the middleware.
-    params: (ctx as { params?: Record<string, string> }).params,
-    get query() {
-      return ctx.query;
-    },
-    body: (ctx.request as { body?: unknown }).body,
-    raw: ctx,
-  };
+    this.params = (raw as { params?: Record<string, string> }).params;
+    this.body = (raw.request as { body?: unknown }).body;
+  }
+
+  get query(): unknown {
+    return this.raw.query;
+  }
 }
 
 /**
