@@ -225,6 +225,8 @@ function gitDescribe(): string {
 async function main(): Promise<void> {
   const own = JSON.parse(readFileSync('package.json', 'utf8')) as { version: string };
   const code = snapshot(process.cwd());
+  // Taken with the snapshot: commits made while the run goes on are not what it measured.
+  const commit = gitDescribe();
   runChildrenIn(code.root);
   process.once('exit', () => code.remove());
   log(`measuring a snapshot of lib/ (sha256 ${code.libHash}) in ${code.root}`);
@@ -312,7 +314,7 @@ async function main(): Promise<void> {
       },
       versions: {
         node: process.version,
-        tollgate: `${own.version} (${gitDescribe()}, lib/ sha256 ${code.libHash})`,
+        tollgate: `${own.version} (${commit}, lib/ sha256 ${code.libHash})`,
         express: versionOf('express'),
         koa: versionOf('koa'),
         '@koa/router': versionOf('@koa/router'),
