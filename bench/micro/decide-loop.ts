@@ -2,8 +2,9 @@
  * A target for bench/profile.ts: decides `POLICY` (`1`, `4x2`, `fluid`) requests with the memory
  * store for `PROFILE_SECONDS`, the way scenario 16 does, and nothing else.
  */
-import { createLimiter, type RequestInfo, type TollgateOptions } from '../../lib/index.js';
-import { bankOf, ipOf, partnerOf, pathOf, userOf } from '../support/keys.js';
+
+import { createLimiter, type TollgateOptions } from '../../lib/index.js';
+import { requestsFor } from '../support/keys.js';
 import { fluidOptions, fourByTwoOptions, oneRuleOptions } from '../support/policies.js';
 import { sequential } from './timing.js';
 
@@ -16,14 +17,7 @@ const policies: Record<string, () => TollgateOptions<null>> = {
 const policy = policies[process.env.POLICY ?? '4x2'];
 if (policy === undefined) throw new Error(`POLICY must be one of ${Object.keys(policies).join(', ')}`);
 
-const requests: RequestInfo<null>[] = Array.from({ length: KEYS }, (_, i) => ({
-  ip: ipOf(i),
-  method: 'GET',
-  path: pathOf(i),
-  headers: { 'x-partner-id': partnerOf(i), 'x-user-id': userOf(i) },
-  params: { bankId: bankOf(i) },
-  raw: null,
-}));
+const requests = requestsFor(KEYS);
 const limiter = createLimiter(policy());
 const rate = await sequential(Number(process.env.PROFILE_SECONDS ?? 10), (i) =>
   limiter.check(requests[i % KEYS]!),

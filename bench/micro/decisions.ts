@@ -3,9 +3,10 @@
  * process), `createLimiter(options).check(requestInfo)` awaited in turn. The request
  * descriptions are built beforehand, so only the limiter is timed. Prints one JSON line.
  */
+
 import { RateLimiterMemory } from 'rate-limiter-flexible';
-import { type CounterSpec, createLimiter, MemoryStore, type RequestInfo } from '../../lib/index.js';
-import { bankOf, ipOf, partnerOf, pathOf, userOf } from '../support/keys.js';
+import { type CounterSpec, createLimiter, MemoryStore } from '../../lib/index.js';
+import { requestsFor } from '../support/keys.js';
 import {
   fluidOptions,
   fourByTwoOptions,
@@ -17,14 +18,7 @@ import { type Measured, measure, sequential } from './timing.js';
 
 const KEYS = 10_000;
 
-const requests: RequestInfo<null>[] = Array.from({ length: KEYS }, (_, i) => ({
-  ip: ipOf(i),
-  method: 'GET',
-  path: pathOf(i),
-  headers: { 'x-partner-id': partnerOf(i), 'x-user-id': userOf(i) },
-  params: { bankId: bankOf(i) },
-  raw: null,
-}));
+const requests = requestsFor(KEYS);
 
 function limiterRun(limiter: ReturnType<typeof createLimiter<null>>) {
   return (seconds: number) => sequential(seconds, (i) => limiter.check(requests[i % KEYS]!));

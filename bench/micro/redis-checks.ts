@@ -3,10 +3,11 @@
  * `RedisStore` against rate-limiter-flexible's `RateLimiterRedis`, both on ioredis; and the
  * round trips each decision costs, read from Redis's own command counters. Prints one JSON line.
  */
+
 import { Redis } from 'ioredis';
 import { RateLimiterRedis } from 'rate-limiter-flexible';
-import { createLimiter, type RequestInfo, type TollgateOptions } from '../../lib/index.js';
-import { bankOf, ipOf, partnerOf, pathOf, userOf } from '../support/keys.js';
+import { createLimiter, type TollgateOptions } from '../../lib/index.js';
+import { requestsFor } from '../support/keys.js';
 import { fourByTwoOptions, MINUTE_MAX, oneRuleOptions, SPEND_CAP } from '../support/policies.js';
 import { concurrent, type Measured, measure, SECONDS, sequential } from './timing.js';
 
@@ -34,14 +35,7 @@ await client.connect();
 /** A second connection for INFO and RESETSTAT, so that they never queue behind checks. */
 const admin = new Redis({ host: '127.0.0.1', port });
 
-const requests: RequestInfo<null>[] = Array.from({ length: KEYS }, (_, i) => ({
-  ip: ipOf(i),
-  method: 'GET',
-  path: pathOf(i),
-  headers: { 'x-partner-id': partnerOf(i), 'x-user-id': userOf(i) },
-  params: { bankId: bankOf(i) },
-  raw: null,
-}));
+const requests = requestsFor(KEYS);
 
 type Step = (i: number) => Promise<unknown>;
 

@@ -2,10 +2,11 @@
  * A target for bench/profile.ts: tollgate checks against `REDIS_PORT` with `POLICY` (`1`, `4x2`)
  * for `PROFILE_SECONDS`, 100 in flight, to see the client side of a Redis check.
  */
+
 import { Redis } from 'ioredis';
-import { createLimiter, type RequestInfo } from '../../lib/index.js';
+import { createLimiter } from '../../lib/index.js';
 import { RedisStore } from '../../lib/stores/redis.js';
-import { bankOf, ipOf, partnerOf, pathOf, userOf } from '../support/keys.js';
+import { requestsFor } from '../support/keys.js';
 import { fourByTwoOptions, oneRuleOptions } from '../support/policies.js';
 import { concurrent } from './timing.js';
 
@@ -18,14 +19,7 @@ const client = new Redis({
   lazyConnect: true,
 });
 await client.connect();
-const requests: RequestInfo<null>[] = Array.from({ length: KEYS }, (_, i) => ({
-  ip: ipOf(i),
-  method: 'GET',
-  path: pathOf(i),
-  headers: { 'x-partner-id': partnerOf(i), 'x-user-id': userOf(i) },
-  params: { bankId: bankOf(i) },
-  raw: null,
-}));
+const requests = requestsFor(KEYS);
 const options = process.env.POLICY === '1' ? oneRuleOptions<null>() : fourByTwoOptions<null>();
 const limiter = createLimiter<null>({ ...options, store: new RedisStore({ client, timeoutMs: 1000 }) });
 const rate = await concurrent(Number(process.env.PROFILE_SECONDS ?? 10), 100, (i) =>

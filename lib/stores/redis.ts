@@ -171,9 +171,10 @@ export class RedisStore implements Store {
         remaining: replyNumber(reply[at + 1]),
         resetAt: replyNumber(reply[at + 2]),
         retryAt: replyNumber(reply[at + 3]),
-        ...(counters[i]!.kind === 'window' ? { windowStart: replyNumber(reply[at + 4]) } : {}),
-        // Present only when true, as the memory store reports it.
-        ...(replayed ? { replayed } : {}),
+        windowStart: counters[i]!.kind === 'window' ? replyNumber(reply[at + 4]) : undefined,
+        // One shape for every state, as the memory store gives: `undefined` rather than absent.
+        replayed: replayed ? true : undefined,
+        key: undefined,
       };
     }
     return { admitted: replyNumber(reply[0]) === 1, now: replyNumber(reply[1]), counters: states };
