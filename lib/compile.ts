@@ -19,6 +19,11 @@ export const MAX_WINDOW_MS = 2_147_483_647;
 
 export interface CompiledLimit {
   readonly id: string;
+  /** The scope the limit belongs to, and the tier it was compiled for. */
+  readonly scope: string;
+  readonly tier: string | undefined;
+  /** What it counts: requests (or their weight), or a spending cap's credits. */
+  readonly unit: 'requests' | 'credits';
   readonly name: string;
   readonly kind: 'window' | 'bucket';
   readonly max: number;
@@ -191,6 +196,9 @@ export function compileTier(
     const id = `${scopeName}_${window.name}`;
     return {
       id,
+      scope: scopeName,
+      tier: tierName,
+      unit: 'requests',
       name: window.name,
       kind: 'window',
       max: window.max,
@@ -213,6 +221,9 @@ export function compileTier(
     const intervalMs = rate.windowMs / rate.max;
     limits.push({
       id,
+      scope: scopeName,
+      tier: tierName,
+      unit: 'requests',
       name: 'burst',
       kind: 'bucket',
       max: tier.burst,

@@ -7,6 +7,8 @@ export interface HeaderFormat {
   readonly ietf: boolean;
   readonly isoReset: boolean;
   readonly reasonHeader: boolean;
+  /** The last `RateLimit-Policy` value and the items it joined: most requests repeat it. */
+  readonly lastPolicy: { items: string[]; field: string };
 }
 
 export function headerFormat(
@@ -28,6 +30,7 @@ export function headerFormat(
     ietf: list.includes('ietf'),
     isoReset: resetFormat === 'iso',
     reasonHeader: reasonHeader !== false,
+    lastPolicy: { items: [], field: '' },
   };
 }
 
@@ -70,9 +73,7 @@ export function formatHeaders(
       headers.push(['RateLimit-Reset', String(unixSeconds(reported.resetAt))]);
     }
     if (format.ietf) {
-      let policy = '';
-      for (const state of policies) policy = policy === '' ? state.policy : `${policy}, ${state.policy}`;
-      headers.push(['RateLimit-Policy', policy]);
+      headers.push(['RateLimit-Policy', policyField(format.lastPolicy, policies)]);
       const seconds = Math.max(0, Math.ceil((reported.resetAt - now) / 1000));
       headers.push(['RateLimit', `"${reported.id}";r=${reported.remaining};t=${seconds}`]);
     }
@@ -82,4 +83,24 @@ export function formatHeaders(
     if (format.reasonHeader) headers.push(['X-RateLimit-Reason', refusal.reason]);
   }
   return headers;
+}
+
+/**
+ * The `RateLimit-Policy` value: every policy's item, comma-separated. The items are strings
+ * built at compile time, so comparing them by identity tells whether the last value still
+ * holds, and the join (a new string for each request) is skipped.
+ */
+function policyField(last: { items: string[]; field: string }, policies: readonly PolicyState[]): string {
+  const items = last.items;
+  let same = items.length === policies.length;
+  for (let i = 0; same && i < policies.length; i++) same = items[i] === policies[i]!.policy;
+  if (same) return last.field;
+  let field = '';
+  for (let i = 0; i < policies.length; i++) {
+    const item = policies[i]!.policy;
+    field = i === 0 ? item : `${field}, ${item}`;
+  }
+  last.items = policies.map((policy) => policy.policy);
+  last.field = field;
+  return field;
 }
