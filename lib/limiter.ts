@@ -10,9 +10,8 @@ import {
 } from './compile.js';
 import { validateOptions } from './config-validation.js';
 import type { Decision, PolicyState } from './decision.js';
-import { describeDuration } from './duration.js';
 import { TollgateError } from './errors.js';
-import { formatHeaders, headerFormat, isoSeconds } from './headers.js';
+import { headerFormat, isoSeconds } from './headers.js';
 import { storeValue } from './keys.js';
 import { type CostOption, type TollgateOptions, tollgateOptionsSchema } from './options.js';
 import type { RequestInfo } from './request.js';
@@ -31,6 +30,7 @@ import {
 } from './spend-cap.js';
 import type { ConsumeResult, CounterSpec, CounterState, RefundSpec, Store } from './store.js';
 import { MemoryStore } from './stores/memory.js';
+import { asAdmitted, createSummariser, pickRefusalFields } from './summarise.js';
 
 type MaybePromise<T> = T | Promise<T>;
 
@@ -299,68 +299,11 @@ export function createLimiter<Raw = unknown>(options: TollgateOptions<Raw>): Lim
     return finish(decision, req);
   }
 
-  const scopeByName = new Map<string, { code: string | number | undefined; message: string | undefined }>(
-    scopes.map((scope) => [scope.name, scope]),
-  );
-  if (spendCap !== undefined) scopeByName.set(spendCap.name, spendCap);
-
-  /** The decision for a set of policy states: which binds, what the headers say. */
-  function summarise(
-    policies: readonly PolicyState[],
-    at: number,
-    cost: number,
-    storeError: unknown,
-  ): Decision {
-    let binding: PolicyState | undefined;
-    let allowed = true;
-    for (const policy of policies) {
-      if (!policy.allowed) {
-        if (allowed || binding === undefined || policy.retryAt > binding.retryAt) binding = policy;
-        allowed = false;
-        // Credits and requests are not comparable: a cap binds the headers only when it refuses,
-        // or when it is all there is.
-      } else if (allowed && policy.unit === 'requests' && (binding === undefined || closer(policy, binding)))
-        binding = policy;
-    }
-    if (allowed && binding === undefined)
-      for (const policy of policies) if (binding === undefined || closer(policy, binding)) binding = policy;
-    const reported = binding === undefined ? undefined : pinnedOf(policies, binding);
-    const retryAfter =
-      allowed || binding === undefined ? undefined : Math.max(1, Math.ceil((binding.retryAt - at) / 1000));
-    const reason = allowed
-      ? undefined
-      : binding?.unit === 'credits'
-        ? 'daily_spend_cap_exceeded'
-        : binding?.id;
-    const scope = binding === undefined ? undefined : scopeByName.get(binding.scope);
-    return {
-      allowed,
-      shadow,
-      status: allowed ? 200 : 429,
-      reason,
-      scope: binding?.scope,
-      code: scope?.code,
-      message: allowed || reported === undefined ? undefined : rateMessage(scope?.message, reported),
-      limit: reported?.limit ?? Number.POSITIVE_INFINITY,
-      remaining: reported?.remaining ?? Number.POSITIVE_INFINITY,
-      resetAt: reported?.resetAt ?? at,
-      windowMs: reported?.windowMs ?? 0,
-      cost,
-      retryAfter,
-      now: at,
-      policies,
-      // Always present, undefined without an error: a conditional spread builds each decision
-      // through a slow path and leaves decisions of several shapes.
-      storeError,
-      headers: formatHeaders(
-        format,
-        reported,
-        policies,
-        at,
-        retryAfter === undefined || reason === undefined || shadow ? undefined : { retryAfter, reason },
-      ),
-    };
-  }
+  const summarise = createSummariser({
+    shadow,
+    format,
+    scopes: spendCap === undefined ? scopes : [...scopes, spendCap],
+  });
 
   function unlimitedDecision(at: number): Decision {
     return summarise([], at, 0, undefined);
@@ -530,38 +473,6 @@ function storeKeys<Raw>(scope: CompiledScope<Raw>, tier: CompiledTier, value: st
 }
 
 const KEY_CACHE_SIZE = 10_000;
-
-function asAdmitted(policy: PolicyState): PolicyState {
-  return policy.allowed ? policy : { ...policy, allowed: true, retryAt: policy.resetAt };
-}
-
-function pickRefusalFields(decision: Decision): Partial<Decision> {
-  const { allowed, status, reason, scope, code, message, retryAfter } = decision;
-  return { allowed, status, reason, scope, code, message, retryAfter };
-}
-
-/** The binding scope's `headerLimit`, which the single-value headers report when it has one. */
-function pinnedOf(policies: readonly PolicyState[], binding: PolicyState): PolicyState {
-  for (let i = 0; i < policies.length; i++) {
-    const policy = policies[i]!;
-    if (policy.pinned && policy.scope === binding.scope) return policy;
-  }
-  return binding;
-}
-
-/** Closer to refusing: fewer units left; on a tie, the one that takes longer to come back. */
-function closer(a: PolicyState, b: PolicyState): boolean {
-  return a.remaining < b.remaining || (a.remaining === b.remaining && a.resetAt > b.resetAt);
-}
-
-/** `Rate limit exceeded for ip: 100 requests per 1 minute.` The default refusal text. */
-function rateMessage(message: string | undefined, reported: PolicyState): string {
-  if (message !== undefined) return message;
-  if (reported.unit === 'credits')
-    return `Daily spending cap of ${reported.limit} credits exceeded; it resets at 00:00 UTC`;
-  const per = reported.kind === 'window' ? describeDuration(reported.windowMs) : 'burst';
-  return `Rate limit exceeded for ${reported.scope}: ${reported.limit} requests per ${per}`;
-}
 
 async function resolveTier<Raw>(scope: CompiledScope<Raw>, req: RequestInfo<Raw>): Promise<CompiledTier> {
   const name = await scope.tierOf!(req);
