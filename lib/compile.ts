@@ -42,7 +42,7 @@ export interface CompiledTier {
   readonly limits: readonly CompiledLimit[];
   /** The largest cost any request can ever be admitted at: the smallest window max or burst. */
   readonly maxCost: number;
-  /** Recent scope values → their store keys, one per limit (see `storeKeys` in limiter.ts). */
+  /** Recent scope values → their group and store keys (see `storeKeys` in limiter.ts). */
   readonly keyCache: Map<string, readonly string[]>;
 }
 

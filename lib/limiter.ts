@@ -206,13 +206,21 @@ export function createLimiter<Raw = unknown>(options: TollgateOptions<Raw>): Lim
       if (cost > tier.maxCost) return finish(standaloneRefusal(400, 'cost_exceeds_limit', scope), req);
       if (owners.length === 0) firstCost = cost;
       const keys = storeKeys(scope, tier, key);
+      const group = keys[0]!;
       const limits = tier.limits;
       for (let k = 0; k < limits.length; k++) {
         const limit = limits[k]!;
         counters.push(
           limit.kind === 'window'
-            ? { kind: 'window', key: keys[k]!, windowMs: limit.windowMs, limit: limit.max, cost }
-            : { kind: 'bucket', key: keys[k]!, capacity: limit.max, intervalMs: limit.intervalMs, cost },
+            ? { kind: 'window', key: keys[k + 1]!, group, windowMs: limit.windowMs, limit: limit.max, cost }
+            : {
+                kind: 'bucket',
+                key: keys[k + 1]!,
+                group,
+                capacity: limit.max,
+                intervalMs: limit.intervalMs,
+                cost,
+              },
         );
         owners.push(limit);
       }
@@ -454,7 +462,8 @@ function spendLimit<Raw>(cap: CompiledSpendCap<Raw>, budget: number): CompiledLi
 }
 
 /**
- * The store keys of a scope value's limits, kept per tier for recent values. A key built anew
+ * The store keys of a scope value: its group (the part its counters share, first), then one
+ * key per limit, kept per tier for recent values. A key built anew
  * for each request is a fresh string whose hash every Map lookup recomputes (measured: ~350 ns
  * for a get and a set, against ~90 ns with the same string object); reused strings keep theirs.
  * The cache is cleared whole when full, so a flood of new values costs no more than no cache.
@@ -465,7 +474,7 @@ function storeKeys<Raw>(scope: CompiledScope<Raw>, tier: CompiledTier, value: st
   let keys = tier.keyCache.get(value);
   if (keys === undefined) {
     const base = scope.keyPrefix + value;
-    keys = tier.limits.map((limit) => base + limit.keySuffix);
+    keys = [base, ...tier.limits.map((limit) => base + limit.keySuffix)];
     if (tier.keyCache.size >= KEY_CACHE_SIZE) tier.keyCache.clear();
     tier.keyCache.set(value, keys);
   }

@@ -27,6 +27,14 @@ export interface WindowCounterSpec {
   readonly kind: 'window';
   /** The counter's key without its window suffix: the store appends the window's start. */
   readonly key: string;
+  /**
+   * The counters of one scope value share a group (the limiter gives the key they have in
+   * common, e.g. `tg:ip:203.0.113.7`) and come one after another. A store may keep a group's
+   * counters together, as the memory store does, to find them all with one lookup; within a
+   * group, counters are told apart by kind and `windowMs`. A store may also ignore it: `key`
+   * alone names the counter.
+   */
+  readonly group?: string;
   /** Window length in ms; windows are aligned to the Unix epoch (UTC). */
   readonly windowMs: number;
   /** Units the window admits in all. */
@@ -45,6 +53,8 @@ export interface WindowCounterSpec {
 export interface BucketCounterSpec {
   readonly kind: 'bucket';
   readonly key: string;
+  /** As `WindowCounterSpec.group`. */
+  readonly group?: string;
   /** Units the bucket holds when full: the most that can arrive at once. */
   readonly capacity: number;
   /** Milliseconds to regain one unit (may be fractional: 60 000 / 7 for 7 a minute). */

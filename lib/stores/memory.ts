@@ -15,7 +15,7 @@ export interface MemoryStoreOptions {
    * The most counters the store keeps at once. Past it, a counter the store has never seen
    * shares one overflow counter with every other newcomer of the same limit, so a flood of
    * random keys gets one client's allowance in all, and no counter already held is evicted.
-   * Defaults to `1_000_000` (about 100 MB of heap at worst).
+   * Defaults to `1_000_000` (about 150 MB of heap at worst).
    */
   maxKeys?: number;
   /** The clock, ms since epoch. Defaults to `Date.now`. */
@@ -39,6 +39,13 @@ export const memoryStoreOptionsSchema: JsonSchema = {
 /** Tolerance for bucket arithmetic in doubles: 1 µs, far below any refill interval. */
 const EPSILON_MS = 1e-3;
 const OVERFLOW_PREFIX = '\u0000overflow';
+/** A slot's length for the bucket, which has no window; and for no slot at all. */
+const BUCKET = -1;
+const EMPTY = 0;
+/** How often a pass over every record drops those whose windows have all ended. */
+const SWEEP_EVERY_MS = 60_000;
+/** Records a pass looks at per `consume`, so that no call pays for a whole pass. */
+const SWEEP_STEP = 16;
 
 /** The counter every newcomer of the same limit shares once the store is full. */
 function overflowKey(counter: CounterSpec): string {
@@ -52,32 +59,140 @@ function markerKey(key: string, idempotencyKey: string): string {
   return `\u0000idem:${key}:${idempotencyKey}`;
 }
 
-interface WindowGeneration {
+function lengthOf(counter: CounterSpec): number {
+  return counter.kind === 'window' ? counter.windowMs : BUCKET;
+}
+
+/** Window numbers count windows of one length since the epoch: window `n` starts at n × windowMs. */
+function windowNumber(now: number, windowMs: number): number {
+  return Math.floor(now / windowMs);
+}
+
+interface Slot {
+  length: number;
+  units: number;
+  window: number;
+}
+
+/**
+ * The counters of one group (a scope value: see `CounterSpec.group`), or of one key when the
+ * caller gives no group, found with one Map lookup and changed in place. A slot is told apart
+ * by its window length (`BUCKET` for the bucket). For a window, `units` were used in window
+ * number `window`, and a slot of an earlier window reads as empty; for the bucket, `units` is
+ * its theoretical arrival time. Two slots are fields of the record (a scope's minute and hour)
+ * and any others are in `more`: one object per scope value is what keeps lookups fast, since
+ * at 10,000 values and more each object visited is a cache miss.
+ */
+class CounterRecord {
+  length0 = EMPTY;
+  units0 = 0;
+  window0 = 0;
+  length1 = EMPTY;
+  units1 = 0;
+  window1 = 0;
+  more: Slot[] | undefined = undefined;
+  /**
+   * When every slot is empty again (its window over, the bucket full), in whole seconds since
+   * the epoch, rounded up: a small integer is kept in the object, where milliseconds (a double)
+   * would be a separate heap number, one more cache miss for each charge.
+   */
+  expires = 0;
+
+  /** Keeps the record at least until `ms` (since the epoch). */
+  holdUntil(ms: number): void {
+    const seconds = Math.ceil(ms / 1000);
+    if (this.expires < seconds) this.expires = seconds;
+  }
+
+  expired(now: number): boolean {
+    return this.expires * 1000 <= now;
+  }
+
+  find(length: number): number {
+    if (this.length0 === length) return 0;
+    if (this.length1 === length) return 1;
+    const more = this.more;
+    if (more !== undefined)
+      for (let i = 0; i < more.length; i++) if (more[i]!.length === length) return i + 2;
+    return -1;
+  }
+
+  units(slot: number): number {
+    return slot === 0 ? this.units0 : slot === 1 ? this.units1 : this.more![slot - 2]!.units;
+  }
+
+  window(slot: number): number {
+    return slot === 0 ? this.window0 : slot === 1 ? this.window1 : this.more![slot - 2]!.window;
+  }
+
+  set(slot: number, units: number, window: number): void {
+    if (slot === 0) {
+      this.units0 = units;
+      this.window0 = window;
+    } else if (slot === 1) {
+      this.units1 = units;
+      this.window1 = window;
+    } else {
+      const extra = this.more![slot - 2]!;
+      extra.units = units;
+      extra.window = window;
+    }
+  }
+
+  /** Opens a slot for a counter of this length; returns its index. */
+  open(length: number): number {
+    if (this.length0 === EMPTY) {
+      this.length0 = length;
+      return 0;
+    }
+    if (this.length1 === EMPTY) {
+      this.length1 = length;
+      return 1;
+    }
+    this.more ??= [];
+    this.more.push({ length, units: 0, window: 0 });
+    return this.more.length + 1;
+  }
+
+  get slots(): number {
+    return (this.length0 === EMPTY ? 0 : 1) + (this.length1 === EMPTY ? 0 : 1) + (this.more?.length ?? 0);
+  }
+}
+
+interface MarkerGeneration {
   start: number;
   end: number;
-  counts: Map<string, number>;
+  marks: Map<string, number>;
 }
 
 /**
  * The in-process store. Every operation is synchronous, so a `consume` is atomic within the
  * process without locks.
  *
- * Window counters of one length live in one map that is dropped whole when the window ends,
- * so expired windows cost nothing to reclaim. A bucket is one number (its theoretical
- * arrival time); a bucket that has refilled is equivalent to no entry and is swept.
+ * A group's counters (a scope value's minute, hour and burst) share one record. A window
+ * slot that has ended reads as empty, and a record whose slots are all empty is dropped by a
+ * pass over the records every minute, made a few records per call; a full pass runs at once
+ * when the store reaches `maxKeys`, and when `size` is read. Idempotency marks live in one map
+ * per window length, dropped whole when the window ends.
  */
 export class MemoryStore implements Store {
   readonly maxKeys: number;
   private readonly now: () => number;
-  private readonly windows = new Map<number, WindowGeneration>();
-  private readonly buckets = new Map<string, number>();
-  private windowKeyCount = 0;
-  private lastBucketSweep = 0;
+  private readonly records = new Map<string, CounterRecord>();
+  private readonly markers = new Map<number, MarkerGeneration>();
+  /** Slots held by every record, and marks: what `maxKeys` bounds. */
+  private slotCount = 0;
+  private markCount = 0;
+  private lastFullSweep = Number.NEGATIVE_INFINITY;
+  private nextSweepAt = 0;
+  private sweeping: Iterator<[string, CounterRecord]> | undefined;
   // Scratch space of `decide`, which is synchronous and never re-entered: allocated once per
   // store rather than for each call.
+  private readonly scratchRecords: (CounterRecord | undefined)[] = [];
+  private readonly scratchSlots: number[] = [];
   private readonly scratchKeys: string[] = [];
+  private readonly scratchWindows: number[] = [];
   private readonly scratchBefore: number[] = [];
-  private readonly scratchGenerations: (WindowGeneration | undefined)[] = [];
   private readonly scratchReplays: boolean[] = [];
 
   constructor(options: MemoryStoreOptions = {}) {
@@ -86,10 +201,10 @@ export class MemoryStore implements Store {
     this.now = options.now ?? Date.now;
   }
 
-  /** Counters currently held, overflow counters included. */
+  /** Counters currently held, overflow counters and idempotency marks included. */
   get size(): number {
-    this.rollWindows(this.now());
-    return this.windowKeyCount + this.buckets.size;
+    this.sweep();
+    return this.slotCount + this.markCount;
   }
 
   consume(counters: readonly CounterSpec[]): ConsumeResult {
@@ -104,22 +219,21 @@ export class MemoryStore implements Store {
     const now = this.now();
     for (const refund of refunds) {
       if (refund.cost <= 0) continue;
+      const [record, slot] = this.held(refund);
+      if (record === undefined) continue;
       if (refund.kind === 'window') {
-        const generation = this.generation(refund.windowMs, now);
-        if (generation.start !== refund.windowStart) continue;
+        const window = this.windowOf(record, slot, refund.windowMs, now);
+        if (window * refund.windowMs !== refund.windowStart) continue;
         if (refund.idempotencyKey !== undefined) {
           // Only the refund that finds the mark gives anything back: refunds are idempotent.
+          const marks = this.markGeneration(refund.windowMs, now);
           const marker = markerKey(refund.key, refund.idempotencyKey);
-          if (!generation.counts.has(marker)) continue;
-          this.add(generation, marker, -1);
+          if (marks.start !== refund.windowStart || !marks.marks.has(marker)) continue;
+          this.mark(marks, marker, -1);
         }
-        this.add(generation, refund.key, -refund.cost);
+        record.set(slot, Math.max(0, record.units(slot) - refund.cost), window);
       } else {
-        const tat = this.buckets.get(refund.key);
-        if (tat === undefined) continue;
-        const back = tat - refund.cost * refund.intervalMs;
-        if (back > now) this.buckets.set(refund.key, back);
-        else this.buckets.delete(refund.key);
+        record.set(slot, record.units(slot) - refund.cost * refund.intervalMs, 0);
       }
     }
   }
@@ -128,12 +242,24 @@ export class MemoryStore implements Store {
     const now = this.now();
     for (const charge of charges) {
       if (charge.cost <= 0) continue;
+      const [held, slot] = this.held(charge);
+      let record = held;
       if (charge.kind === 'window') {
-        const generation = this.generation(charge.windowMs, now);
-        if (generation.start === charge.windowStart) this.add(generation, charge.key, charge.cost);
+        const window =
+          record === undefined
+            ? windowNumber(now, charge.windowMs)
+            : this.windowOf(record, slot, charge.windowMs, now);
+        if (window * charge.windowMs !== charge.windowStart) continue;
+        const used = record === undefined || record.window(slot) !== window ? 0 : record.units(slot);
+        record = this.opened(record, slot, charge);
+        record.set(record.find(charge.windowMs), used + charge.cost, window);
+        record.holdUntil((window + 1) * charge.windowMs);
       } else {
-        const tat = Math.max(this.buckets.get(charge.key) ?? now, now);
-        this.buckets.set(charge.key, tat + charge.cost * charge.intervalMs);
+        const tat = Math.max(record === undefined ? now : record.units(slot), now);
+        record = this.opened(record, slot, charge);
+        const after = tat + charge.cost * charge.intervalMs;
+        record.set(record.find(BUCKET), after, 0);
+        record.holdUntil(after);
       }
     }
   }
@@ -141,67 +267,94 @@ export class MemoryStore implements Store {
   reset(counters: readonly CounterSpec[]): void {
     const now = this.now();
     for (const counter of counters) {
+      const [record, slot] = this.held(counter);
+      if (record === undefined) continue;
       if (counter.kind === 'window') {
-        if (this.generation(counter.windowMs, now).counts.delete(counter.key)) this.windowKeyCount--;
-      } else this.buckets.delete(counter.key);
+        const window = this.windowOf(record, slot, counter.windowMs, now);
+        if (record.window(slot) === window) record.set(slot, 0, window);
+      } else record.set(slot, 0, 0);
     }
   }
 
-  /** Drops every refilled bucket and every ended window. Runs by itself under key pressure. */
+  /** Drops every record whose windows have all ended and bucket refilled, and ended marks. */
   sweep(): void {
     const now = this.now();
-    this.rollWindows(now);
-    for (const [key, tat] of this.buckets) if (tat <= now) this.buckets.delete(key);
-    this.lastBucketSweep = now;
+    for (const [key, record] of this.records) if (record.expired(now)) this.drop(key, record);
+    for (const windowMs of this.markers.keys()) this.markGeneration(windowMs, now);
+    this.lastFullSweep = now;
+    this.sweeping = undefined;
+    this.nextSweepAt = now + SWEEP_EVERY_MS;
   }
 
   close(): void {
-    this.windows.clear();
-    this.buckets.clear();
-    this.windowKeyCount = 0;
+    this.records.clear();
+    this.markers.clear();
+    this.slotCount = 0;
+    this.markCount = 0;
+    this.sweeping = undefined;
   }
 
   private decide(counters: readonly CounterSpec[], charge: boolean): ConsumeResult {
     const now = this.now();
+    if (charge) this.sweepStep(now);
     const count = counters.length;
+    const records = this.scratchRecords;
+    const slots = this.scratchSlots;
     const keys = this.scratchKeys;
+    const windows = this.scratchWindows;
     const before = this.scratchBefore;
-    const generations = this.scratchGenerations;
     const replays = this.scratchReplays;
     let admitted = true;
+    let groupKey: string | undefined;
+    let group: CounterRecord | undefined;
 
     for (let i = 0; i < count; i++) {
       const counter = counters[i]!;
       let key = counter.key;
+      // A group's counters come one after another: one lookup finds them all.
+      const wanted = counter.group ?? key;
+      if (wanted !== groupKey) {
+        groupKey = wanted;
+        group = this.records.get(wanted);
+      }
+      const length = lengthOf(counter);
+      let record = group;
+      let slot = record === undefined ? -1 : record.find(length);
+      if (slot < 0 && charge && this.full(now)) {
+        key = overflowKey(counter);
+        record = this.records.get(key);
+        slot = record === undefined ? -1 : record.find(length);
+      }
+      records[i] = record;
+      slots[i] = slot;
+      keys[i] = key;
       if (counter.kind === 'window') {
-        const generation = this.generation(counter.windowMs, now);
-        const counts = generation.counts;
-        let found = counts.get(key);
-        if (found === undefined && charge && this.full(now)) {
-          key = overflowKey(counter);
-          found = counts.get(key);
+        let window = windowNumber(now, counter.windowMs);
+        let used = 0;
+        if (slot >= 0) {
+          const stored = record!.window(slot);
+          // A clock that steps back keeps counting in the later window: it must not reopen one.
+          if (stored >= window) {
+            window = stored;
+            used = record!.units(slot);
+          }
         }
-        const used = found ?? 0;
         const replay =
-          counter.idempotencyKey !== undefined && counts.has(markerKey(key, counter.idempotencyKey));
-        generations[i] = generation;
+          counter.idempotencyKey !== undefined &&
+          this.marked(counter.windowMs, window, markerKey(key, counter.idempotencyKey), now);
+        windows[i] = window;
         before[i] = used;
         replays[i] = replay;
         if (!replay && used + counter.cost > counter.limit) admitted = false;
       } else {
-        let tat = this.buckets.get(key);
-        if (tat === undefined && charge && this.full(now)) {
-          key = overflowKey(counter);
-          tat = this.buckets.get(key);
-        }
-        const from = tat === undefined || tat < now ? now : tat;
-        generations[i] = undefined;
+        const tat = slot < 0 ? now : record!.units(slot);
+        const from = tat < now ? now : tat;
+        windows[i] = 0;
         before[i] = from;
         replays[i] = false;
         if (from + (counter.cost - counter.capacity) * counter.intervalMs > now + EPSILON_MS)
           admitted = false;
       }
-      keys[i] = key;
     }
 
     const states: CounterState[] = new Array(count);
@@ -210,53 +363,53 @@ export class MemoryStore implements Store {
       const counter = counters[i]!;
       states[i] =
         counter.kind === 'window'
-          ? this.settleWindow(counter, generations[i]!, keys[i]!, before[i]!, replays[i]!, charging, now)
-          : this.settleBucket(counter, keys[i]!, before[i]!, charging, now);
-      generations[i] = undefined;
+          ? this.settleWindow(counter, i, charging, now)
+          : this.settleBucket(counter, i, charging, now);
+      records[i] = undefined;
     }
     return { admitted, now, counters: states };
   }
 
-  private settleWindow(
-    counter: WindowCounterSpec,
-    generation: WindowGeneration,
-    key: string,
-    used: number,
-    replayed: boolean,
-    charge: boolean,
-    now: number,
-  ): CounterState {
+  private settleWindow(counter: WindowCounterSpec, i: number, charge: boolean, now: number): CounterState {
+    const key = this.scratchKeys[i]!;
+    const window = this.scratchWindows[i]!;
+    const used = this.scratchBefore[i]!;
+    const replayed = this.scratchReplays[i]!;
     const allowed = replayed || used + counter.cost <= counter.limit;
+    const start = window * counter.windowMs;
+    const resetAt = start + counter.windowMs;
     let after = used;
     if (charge && !replayed && counter.cost > 0) {
       after = used + counter.cost;
-      // A count is never kept at zero (`add` drops it), so zero used means a new entry.
-      if (used === 0) this.windowKeyCount++;
-      generation.counts.set(key, after);
-      if (counter.idempotencyKey !== undefined)
-        this.add(generation, markerKey(key, counter.idempotencyKey), 1);
+      let record = this.scratchRecords[i];
+      let slot = this.scratchSlots[i]!;
+      if (record === undefined || slot < 0) {
+        record = this.opened(record, slot, counter, key);
+        slot = record.find(counter.windowMs);
+      }
+      record.set(slot, after, window);
+      record.holdUntil(resetAt);
+      if (counter.idempotencyKey !== undefined) {
+        const marks = this.markGeneration(counter.windowMs, now);
+        if (marks.start === start) this.mark(marks, markerKey(key, counter.idempotencyKey), 1);
+      }
     }
-    const resetAt = generation.start + counter.windowMs;
     return {
       allowed,
       remaining: Math.max(0, counter.limit - after),
       resetAt,
       // A cost above the whole limit never fits: the next window is still the earliest try.
       retryAt: allowed ? now : resetAt,
-      windowStart: generation.start,
+      windowStart: start,
       // Every state has one shape (no conditional spreads): the limiter reads them on a hot path.
       replayed: replayed ? true : undefined,
       key: key === counter.key ? undefined : key,
     };
   }
 
-  private settleBucket(
-    counter: BucketCounterSpec,
-    key: string,
-    tat: number,
-    charge: boolean,
-    now: number,
-  ): CounterState {
+  private settleBucket(counter: BucketCounterSpec, i: number, charge: boolean, now: number): CounterState {
+    const key = this.scratchKeys[i]!;
+    const tat = this.scratchBefore[i]!;
     const { capacity, intervalMs, cost } = counter;
     // The same expression as the admission check in `decide`, so that the two never disagree
     // by a rounding within the epsilon.
@@ -265,7 +418,14 @@ export class MemoryStore implements Store {
     let after = tat;
     if (charge && cost > 0) {
       after = tat + cost * intervalMs;
-      this.buckets.set(key, after);
+      let record = this.scratchRecords[i];
+      let slot = this.scratchSlots[i]!;
+      if (record === undefined || slot < 0) {
+        record = this.opened(record, slot, counter, key);
+        slot = record.find(BUCKET);
+      }
+      record.set(slot, after, 0);
+      record.holdUntil(after);
     }
     const remaining = Math.min(
       capacity,
@@ -283,49 +443,115 @@ export class MemoryStore implements Store {
   }
 
   /**
-   * Whether a counter the store has never seen must go to the overflow counter. Sweeping is
+   * The record and slot a counter (or a refund aimed at one) is held in: its group's, or, for
+   * a counter that went to an overflow counter, the one under its key.
+   */
+  private held(counter: CounterSpec): [CounterRecord | undefined, number] {
+    const length = lengthOf(counter);
+    const record = this.records.get(counter.group ?? counter.key);
+    const slot = record === undefined ? -1 : record.find(length);
+    if (slot >= 0 || counter.group === undefined) return [slot < 0 ? undefined : record, slot];
+    const own = this.records.get(counter.key);
+    const ownSlot = own === undefined ? -1 : own.find(length);
+    return [ownSlot < 0 ? undefined : own, ownSlot];
+  }
+
+  /**
+   * The record holding the counter's slot, opened (record, slot or both) when the counter has
+   * none yet. `key` is where it is held when that is not its group: an overflow counter.
+   */
+  private opened(
+    record: CounterRecord | undefined,
+    slot: number,
+    counter: CounterSpec,
+    key: string = counter.key,
+  ): CounterRecord {
+    if (record !== undefined && slot >= 0) return record;
+    const recordKey = key === counter.key ? (counter.group ?? key) : key;
+    // Another counter of the same call may have opened the record since `decide` looked.
+    let opened = record ?? this.records.get(recordKey);
+    if (opened === undefined) {
+      opened = new CounterRecord();
+      this.records.set(recordKey, opened);
+    }
+    if (opened.find(lengthOf(counter)) < 0) {
+      opened.open(lengthOf(counter));
+      this.slotCount++;
+    }
+    return opened;
+  }
+
+  /** The window a held slot counts in now: the current one, or a later one it already reached. */
+  private windowOf(record: CounterRecord, slot: number, windowMs: number, now: number): number {
+    return Math.max(windowNumber(now, windowMs), record.window(slot));
+  }
+
+  private drop(key: string, record: CounterRecord): void {
+    this.records.delete(key);
+    this.slotCount -= record.slots;
+  }
+
+  /**
+   * Whether a counter the store has never seen must go to the overflow counter. A full pass is
    * O(n): under sustained pressure it runs at most once per second of store time.
    */
   private full(now: number): boolean {
-    if (this.windowKeyCount + this.buckets.size < this.maxKeys) return false;
-    if (now - this.lastBucketSweep < 1000) return true;
+    if (this.slotCount + this.markCount < this.maxKeys) return false;
+    if (now - this.lastFullSweep < 1000) return true;
     this.sweep();
-    return this.windowKeyCount + this.buckets.size >= this.maxKeys;
+    return this.slotCount + this.markCount >= this.maxKeys;
   }
 
-  /** Adds to a window counter, dropping it at zero: a counter never goes below zero. */
-  private add(generation: WindowGeneration, key: string, amount: number): void {
-    const before = generation.counts.get(key);
+  /** Moves the periodic pass on by a few records, starting one every `SWEEP_EVERY_MS`. */
+  private sweepStep(now: number): void {
+    if (this.sweeping === undefined) {
+      if (now < this.nextSweepAt) return;
+      this.nextSweepAt = now + SWEEP_EVERY_MS;
+      this.sweeping = this.records.entries();
+    }
+    for (let n = 0; n < SWEEP_STEP; n++) {
+      const next = this.sweeping.next();
+      if (next.done === true) {
+        this.sweeping = undefined;
+        return;
+      }
+      const [key, record] = next.value;
+      if (record.expired(now)) this.drop(key, record);
+    }
+  }
+
+  private marked(windowMs: number, window: number, marker: string, now: number): boolean {
+    const marks = this.markGeneration(windowMs, now);
+    return marks.start === window * windowMs && marks.marks.has(marker);
+  }
+
+  /** Adds to an idempotency mark, dropping it at zero. */
+  private mark(generation: MarkerGeneration, marker: string, amount: number): void {
+    const before = generation.marks.get(marker);
     const after = (before ?? 0) + amount;
     if (after > 0) {
-      if (before === undefined) this.windowKeyCount++;
-      generation.counts.set(key, after);
+      if (before === undefined) this.markCount++;
+      generation.marks.set(marker, after);
     } else if (before !== undefined) {
-      generation.counts.delete(key);
-      this.windowKeyCount--;
+      generation.marks.delete(marker);
+      this.markCount--;
     }
   }
 
-  private generation(windowMs: number, now: number): WindowGeneration {
-    let generation = this.windows.get(windowMs);
-    // Within the current window there is nothing to compute: the remainder of a clock reading
-    // (a double) is a call to fmod, a few percent of a decision.
+  private markGeneration(windowMs: number, now: number): MarkerGeneration {
+    let generation = this.markers.get(windowMs);
     if (generation !== undefined && now < generation.end && now >= generation.start) return generation;
-    const start = now - (now % windowMs);
+    const start = windowNumber(now, windowMs) * windowMs;
     if (generation === undefined) {
-      generation = { start, end: start + windowMs, counts: new Map() };
-      this.windows.set(windowMs, generation);
+      generation = { start, end: start + windowMs, marks: new Map() };
+      this.markers.set(windowMs, generation);
     } else if (start > generation.start) {
-      // Only forward: a clock that steps back must not open a fresh window and re-admit.
-      this.windowKeyCount -= generation.counts.size;
+      // Only forward, as window slots: a clock that steps back must not forget the marks.
+      this.markCount -= generation.marks.size;
       generation.start = start;
       generation.end = start + windowMs;
-      generation.counts = new Map();
+      generation.marks = new Map();
     }
     return generation;
-  }
-
-  private rollWindows(now: number): void {
-    for (const windowMs of this.windows.keys()) this.generation(windowMs, now);
   }
 }
