@@ -8,7 +8,7 @@ import {
   type ScriptRunner,
   scriptRunner,
 } from './redis/clients.js';
-import { ARGS_PER_COUNTER, REPLY_FIELDS, STORE_SCRIPT, STORE_SCRIPT_SHA } from './redis/script.js';
+import { STORE_SCRIPT, STORE_SCRIPT_SHA } from './redis/script.js';
 
 export type { IoRedisLike, NodeRedisLike, RedisClientLike };
 
@@ -95,14 +95,6 @@ export class RedisStoreError extends Error {
 }
 
 /**
- * How long a window key outlives its window. The script alone decides which window a key
- * counts for, so this only covers a promoted replica whose clock runs a little behind: it
- * still finds the count instead of an expired key and a fresh window.
- */
-const WINDOW_MARGIN_MS = 1_000;
-const MARGIN_ARG = String(WINDOW_MARGIN_MS);
-
-/**
  * A store that keeps counters in Redis (standalone or Cluster). Every `consume` checks and
  * charges all its counters in one `EVALSHA` of one Lua script, atomically, on Redis's clock.
  * @example
@@ -160,56 +152,101 @@ export class RedisStore implements Store {
   }
 
   private async decide(op: 'c' | 'p', counters: readonly CounterSpec[]): Promise<ConsumeResult> {
-    const reply = await this.run(op, counters);
-    if (!Array.isArray(reply) || reply.length !== 2 + counters.length * REPLY_FIELDS) throw badReply();
-    const states: CounterState[] = new Array(counters.length);
-    for (let i = 0; i < counters.length; i++) {
-      const at = 2 + i * REPLY_FIELDS;
-      const replayed = replyNumber(reply[at + 5]) === 1;
-      states[i] = {
-        allowed: replyNumber(reply[at]) === 1,
-        remaining: replyNumber(reply[at + 1]),
-        resetAt: replyNumber(reply[at + 2]),
-        retryAt: replyNumber(reply[at + 3]),
-        windowStart: counters[i]!.kind === 'window' ? replyNumber(reply[at + 4]) : undefined,
-        // One shape for every state, as the memory store gives: `undefined` rather than absent.
-        replayed: replayed ? true : undefined,
-        key: undefined,
-      };
+    const clock = this.now?.();
+    const reply = await this.run(op, counters, clock);
+    const count = counters.length;
+    // admitted, now, one number per counter, then (index, start) pairs: see script.ts.
+    if (!Array.isArray(reply) || reply.length < 2 + count || (reply.length - count) % 2 !== 0)
+      throw badReply();
+    // The clock the script read: the one sent, or Redis TIME (whole ms, an integer reply).
+    const now = clock ?? replyNumber(reply[1]);
+    const admitted = replyNumber(reply[0]) === 1;
+    const charged = admitted && op === 'c';
+    const states: CounterState[] = new Array(count);
+    for (let i = 0; i < count; i++) {
+      const counter = counters[i]!;
+      const value = replyNumber(reply[2 + i]);
+      // The arithmetic of memory.ts settleWindow and settleBucket, on the numbers the script
+      // decided with, so that both stores agree to the bit.
+      if (counter.kind === 'window') {
+        const replayed = value < 0;
+        const used = replayed ? -1 - value : value;
+        const allowed = replayed || used + counter.cost <= counter.limit;
+        const after = charged && !replayed && counter.cost > 0 ? used + counter.cost : used;
+        const windowStart = now - (now % counter.windowMs);
+        const resetAt = windowStart + counter.windowMs;
+        states[i] = {
+          allowed,
+          remaining: Math.max(0, counter.limit - after),
+          resetAt,
+          retryAt: allowed ? now : resetAt,
+          windowStart,
+          // One shape for every state, as the memory store gives: `undefined` rather than absent.
+          replayed: replayed ? true : undefined,
+          key: undefined,
+        };
+      } else {
+        const { capacity, intervalMs, cost } = counter;
+        const earliest = value + (cost - capacity) * intervalMs;
+        const allowed = earliest <= now + EPSILON_MS;
+        const after = charged && cost > 0 ? value + cost * intervalMs : value;
+        states[i] = {
+          allowed,
+          remaining: Math.min(
+            capacity,
+            Math.max(0, Math.floor((now + capacity * intervalMs - after) / intervalMs + 1e-9)),
+          ),
+          resetAt: Math.max(now, after),
+          retryAt: allowed ? now : Math.ceil(earliest),
+          windowStart: undefined,
+          replayed: undefined,
+          key: undefined,
+        };
+      }
     }
-    return { admitted: replyNumber(reply[0]) === 1, now: replyNumber(reply[1]), counters: states };
+    // Windows the key holds later than the clock's: the clock stepped back (see script.ts).
+    for (let at = 2 + count; at < reply.length; at += 2) {
+      const i = replyNumber(reply[at]) - 1;
+      const counter = counters[i];
+      const state = states[i];
+      if (counter?.kind !== 'window' || state === undefined) throw badReply();
+      const windowStart = replyNumber(reply[at + 1]);
+      const resetAt = windowStart + counter.windowMs;
+      states[i] = { ...state, resetAt, retryAt: state.allowed ? now : resetAt, windowStart };
+    }
+    return { admitted, now, counters: states };
   }
 
-  private run(op: string, counters: readonly (CounterSpec | RefundSpec)[]): Promise<unknown> {
-    const keys: string[] = new Array(counters.length);
-    const args: string[] = new Array(3 + counters.length * ARGS_PER_COUNTER);
-    args[0] = op;
-    args[1] = this.now === undefined ? '' : String(this.now());
-    args[2] = MARGIN_ARG;
-    for (let i = 0; i < counters.length; i++) {
+  private run(
+    op: string,
+    counters: readonly (CounterSpec | RefundSpec)[],
+    clock = this.now?.(),
+  ): Promise<unknown> {
+    const count = counters.length;
+    const keys: string[] = new Array(count);
+    const args: string[] = [op, clock === undefined ? '' : String(clock)];
+    const aimed = op === 'r' || op === 'a';
+    for (let i = 0; i < count; i++) {
       // Read loosely: refunds carry `windowStart`, and window counters may carry an
       // `idempotencyKey`, which the core hashes before it gets here.
       const counter = counters[i] as (CounterSpec | RefundSpec) & {
         windowStart?: number;
         idempotencyKey?: string;
       };
-      const at = 3 + i * ARGS_PER_COUNTER;
       keys[i] = this.keyPrefix + counter.key;
-      // String() writes the shortest text that reads back as the same double, which Lua's
-      // tonumber (strtod) does: a fractional intervalMs reaches the script unrounded.
+      // One argument per counter, '<kind><a>:<b>:<cost>' (see script.ts). A number in a
+      // template is written as String() writes it, the shortest text that reads back as the
+      // same double, which Lua's tonumber (strtod) does: a fractional intervalMs arrives unrounded.
       if (counter.kind === 'window') {
-        args[at] = 'w';
-        args[at + 1] = String(counter.windowMs);
-        args[at + 2] = String(counter.limit);
-        args[at + 5] = counter.idempotencyKey ?? '';
+        const idempotencyKey = counter.idempotencyKey;
+        args.push(
+          `${idempotencyKey === undefined ? 'w' : 'i'}${counter.windowMs}:${counter.limit}:${counter.cost}`,
+        );
+        if (aimed) args.push(String(counter.windowStart));
+        if (idempotencyKey !== undefined) args.push(idempotencyKey);
       } else {
-        args[at] = 'b';
-        args[at + 1] = String(counter.capacity);
-        args[at + 2] = String(counter.intervalMs);
-        args[at + 5] = '';
+        args.push(`b${counter.capacity}:${counter.intervalMs}:${counter.cost}`);
       }
-      args[at + 3] = String(counter.cost);
-      args[at + 4] = counter.windowStart === undefined ? '' : String(counter.windowStart);
     }
     return this.send(keys, args);
   }
@@ -290,6 +327,9 @@ function isNoScript(error: unknown): boolean {
 function messageOf(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
 }
+
+/** The slack of a bucket's admission check, as in memory.ts. */
+const EPSILON_MS = 1e-3;
 
 function badReply(): RedisStoreError {
   return new RedisStoreError('ERR_TOLLGATE_REDIS_REPLY', 'Redis answered the tollgate script unexpectedly');

@@ -1,6 +1,7 @@
 import type { Redis } from 'ioredis';
 import { TollgateConfigError } from '../../lib/errors.js';
 import type { CounterSpec } from '../../lib/store.js';
+import { MemoryStore } from '../../lib/stores/memory.js';
 import { STORE_SCRIPT_SHA } from '../../lib/stores/redis/script.js';
 import { createRedisStore, RedisStore, RedisStoreError } from '../../lib/stores/redis.js';
 import { manualClock, T0 } from '../helpers/clock.js';
@@ -166,11 +167,43 @@ describeWithRedis()('RedisStore on a real server', () => {
       await admin.persist(store.keyOf(burst));
       await store.peek([burst]);
       expectBetween(await admin.pttl(store.keyOf(burst)), 500, 1000);
-      // Charged again in the same window: the script checks the TTL rather than resetting it.
+      // Charged again in the same window, a key is not checked (a PTTL per counter on every
+      // check): the next call that reads it without charging it gives it its TTL back.
       await store.consume([minute]);
       await admin.persist(store.keyOf(minute));
       expect((await store.consume([minute])).counters[0]!.remaining).toBe(3);
+      expect((await store.peek([minute])).counters[0]!.remaining).toBe(3);
       expectBetween(await admin.pttl(store.keyOf(minute)), 45_000 + 1000 - 500, 45_000 + 1000);
+    });
+
+    test('a key without a TTL that is only ever charged gets one when its next window begins', async () => {
+      const clock = manualClock(T0 + 15_000);
+      const store = storeOf({ now: clock.now });
+      await store.consume([minute]);
+      await admin.persist(store.keyOf(minute));
+      expect((await store.consume([minute])).counters[0]!.remaining).toBe(3);
+      clock.advance(60_000);
+      // The first charge of the next window writes the key afresh, TTL included.
+      expect((await store.consume([minute])).counters[0]!.remaining).toBe(4);
+      expectBetween(await admin.pttl(store.keyOf(minute)), 45_000 + 1000 - 500, 45_000 + 1000);
+      expect(await admin.hget(store.keyOf(minute), 'w')).toBe(String(T0 + 60_000));
+    });
+
+    test('a clock stepping back: each window keeps its later window, the others their own, as in memory', async () => {
+      const clock = manualClock(T0 + 60_000 + 10);
+      const store = storeOf({ now: clock.now });
+      const reference = new MemoryStore({ now: clock.now });
+      const second: CounterSpec = { ...minute, key: 'tg:ip:203.0.113.7:1000', windowMs: 1000, limit: 9 };
+      const fractional: CounterSpec = { ...burst, intervalMs: 60_000 / 7 };
+      await store.consume([minute, hour, fractional]);
+      reference.consume([minute, hour, fractional]);
+      clock.set(T0 + 60_000 - 10);
+      const counters = [hour, second, minute, fractional];
+      for (const op of ['peek', 'consume', 'consume'] as const) {
+        const result = await store[op](counters);
+        expect(result).toEqual(reference[op](counters));
+        expect(result.counters[2]).toMatchObject({ windowStart: T0 + 60_000, resetAt: T0 + 120_000 });
+      }
     });
 
     test('one call is one EVALSHA, whatever the number of counters', async () => {

@@ -1,16 +1,30 @@
 import { createHash } from 'node:crypto';
 
 /**
+ * How long a window key outlives its window. The script alone decides which window a key
+ * counts for, so this only covers a promoted replica whose clock runs a little behind: it
+ * still finds the count instead of an expired key and a fresh window.
+ */
+export const WINDOW_MARGIN_MS = 1_000;
+
+/**
  * One script serves every operation, so there is one SHA to cache and one script to reload
  * after a `SCRIPT FLUSH` or a restart.
+ *
+ * Redis spends about a microsecond on each `redis.call` (a PTTL per counter was a quarter of a
+ * check), a few hundred ns on each argument and each number it parses (strtod), and tens on
+ * each Lua instruction; a check pays them once per counter. So the script calls Redis once to
+ * read a counter and once to charge it, parses a spec shared by several counters once, and
+ * answers only what the client cannot compute: `decide` in redis.ts derives remaining,
+ * resetAt, retryAt and windowStart from it, on the same numbers and the same clock.
  *
  * KEYS: one per counter, every one carrying the same hash tag (one cluster slot).
  * ARGV[1]: the operation: `c` consume, `p` peek, `r` refund, `a` charge (add), `x` reset.
  * ARGV[2]: the clock in ms, or `''` to read Redis `TIME`.
- * ARGV[3]: how long a window key outlives its window, in ms.
- * Then six arguments per counter: `w` or `b`; windowMs and limit (window) or capacity and
- * intervalMs (bucket); cost; the window start a refund or charge aims at (or `''`); the
- * idempotency key (or `''`).
+ * Then, per counter, its spec `<kind><a>:<b>:<cost>`: kind `w` window, `i` window with an
+ * idempotency key, `b` bucket; a and b windowMs and limit (window) or capacity and intervalMs
+ * (bucket). A refund or a charge of a window adds the window start it aims at; kind `i` adds
+ * the idempotency key.
  *
  * A window key is a hash `{ w = window start, n = units used, i:<idempotency key> = mark }`
  * under the counter's own key, rather than one key per window, so that every key the script
@@ -23,66 +37,188 @@ import { createHash } from 'node:crypto';
  * so that both stores agree to the bit; fractional results travel as `%.17g` text, which
  * reads back as the same double.
  *
- * The reply: admitted (0/1), now, then six fields per counter: allowed (0/1), remaining,
- * resetAt, retryAt, windowStart (0 for a bucket), replayed (0/1).
+ * The reply to consume and peek: admitted (0/1), now, then one number per counter: a window's
+ * units used before the call (`-1 - used` when the idempotency key replayed), a bucket's
+ * arrival time before the call (no earlier than now); then, for each window counted in a
+ * window later than the clock's (the clock stepped back), its index (1-based) and start.
  */
 export const STORE_SCRIPT = `
-if redis.replicate_commands then redis.replicate_commands() end
-local op = ARGV[1]
-local now = tonumber(ARGV[2])
-if now == nil then
+local op, now = ARGV[1], ARGV[2]
+if now == '' then
   local t = redis.call('TIME')
-  now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+  local us = t[2] + 0
+  now = t[1] * 1000 + (us - us % 1000) / 1000
+else
+  now = now + 0
 end
-local margin = tonumber(ARGV[3])
-local EPSILON = 1e-3
+-- Locals: a global is a table lookup each time it is read.
+local tonumber, fmod, ceil, KEYS, ARGV = tonumber, math.fmod, math.ceil, KEYS, ARGV
+local MARGIN = ${WINDOW_MARGIN_MS}
 
--- Redis writes a number argument with %.17g, so counts and arrival times are stored unrounded.
--- A number in the reply, though, becomes an integer reply (truncated): fractions go as text.
-local function reply(x)
-  if x == math.floor(x) then return x end
-  return string.format('%.17g', x)
-end
-
-local function expireIn(key, at)
-  local ttl = math.ceil(at - now)
-  if ttl > 0 then redis.call('PEXPIRE', key, ttl) else redis.call('DEL', key) end
+-- A counter's spec, '<kind><a>:<b>:<cost>', is read once per call however many counters
+-- share it (the windows of one length usually do): each number costs Lua a strtod. A
+-- window's spec also holds the start of the current window.
+local specs = {}
+local function specOf(text)
+  local kind, a, b, cost = string.match(text, '^(%a)([^:]+):([^:]+):(.+)$')
+  a = a + 0
+  local spec = { kind, a, b + 0, cost + 0, kind ~= 'b' and now - fmod(now, a) }
+  specs[text] = spec
+  return spec
 end
 
 -- Keys are always written with a TTL; one found without (PERSIST, a restore, a foreign
--- writer) would never go away, so it gets one here.
+-- writer) would never go away, so a call that reads it without charging it gives it one, as
+-- does the first charge of its next window, which writes the key afresh.
 local function repairTtl(key, at)
-  if redis.call('PTTL', key) == -1 then expireIn(key, at) end
+  if redis.call('PTTL', key) == -1 then
+    local ttl = ceil(at - now)
+    if ttl > 0 then redis.call('PEXPIRE', key, ttl) else redis.call('DEL', key) end
+  end
+end
+
+local at = 3
+if op == 'c' or op == 'p' then
+  -- Read every counter and decide, then charge all or none. The first pass leaves in state[i]
+  -- what the second needs: for a window, the start of the window its key holds when that is
+  -- the current one (or a later one), true when it holds an earlier one (stale[i] then says
+  -- when the key expires), false when there is no key; for a bucket, its arrival time, or
+  -- false when there is no key.
+  local n = #KEYS
+  local out = { 1, now }
+  local state, starts = {}, {}
+  local stale, later
+  local admitted = true
+  for i = 1, n do
+    local spec = specs[ARGV[at]] or specOf(ARGV[at])
+    local kind, b, cost = spec[1], spec[3], spec[4]
+    if kind ~= 'b' then
+      local v
+      if kind == 'i' then
+        v = redis.call('HMGET', KEYS[i], 'w', 'n', 'i:' .. ARGV[at + 1])
+        at = at + 2
+      else
+        v = redis.call('HMGET', KEYS[i], 'w', 'n')
+        at = at + 1
+      end
+      -- The keys of one window length hold one start, as one interned string: read it once.
+      local w = v[1]
+      local stored = w and starts[w]
+      if stored == nil then
+        stored = tonumber(w)
+        starts[w] = stored
+      end
+      local start = spec[5]
+      if stored and stored >= start then
+        -- A clock that stepped back keeps counting in the later window the key holds.
+        if stored > start then
+          later = later or {}
+          later[#later + 1] = i
+          later[#later + 1] = stored % 1 == 0 and stored or string.format('%.17g', stored)
+        end
+        local used = tonumber(v[2]) or 0
+        state[i] = stored
+        if v[3] then
+          out[i + 2] = -1 - used
+        else
+          out[i + 2] = used
+          if used + cost > b then admitted = false end
+        end
+      else
+        if w or v[2] then
+          -- An earlier window's key (kept by the margin) expires by its own end, not this one's.
+          stale = stale or {}
+          stale[i] = (stored or start) + spec[2] + MARGIN
+          state[i] = true
+        else
+          state[i] = false
+        end
+        out[i + 2] = 0
+        if cost > b then admitted = false end
+      end
+    else
+      at = at + 1
+      local stored = tonumber(redis.call('GET', KEYS[i]))
+      local tat = stored or now
+      if tat < now then tat = now end
+      -- A bucket is full again, and its key worthless, from its arrival time on.
+      state[i] = stored ~= nil and tat
+      -- Redis writes a number argument with %.17g, so arrival times are stored unrounded; a
+      -- number in the reply, though, becomes an integer reply (truncated): fractions go as text.
+      out[i + 2] = tat % 1 == 0 and tat or string.format('%.17g', tat)
+      if tat + (cost - spec[2]) * b > now + 1e-3 then admitted = false end
+    end
+  end
+
+  local charge = admitted and op == 'c'
+  at = 3
+  for i = 1, n do
+    local key, spec, s = KEYS[i], specs[ARGV[at]], state[i]
+    local kind, cost = spec[1], spec[4]
+    if kind ~= 'b' then
+      local used = out[i + 2]
+      if charge and used >= 0 and cost > 0 then
+        -- A key charged in its current window has its TTL already: checking it would cost as
+        -- much as the charge (see repairTtl for one found without).
+        if s and s ~= true then
+          redis.call('HSET', key, 'n', used + cost)
+        else
+          -- That window's count and idempotency marks must not carry over.
+          if s then redis.call('DEL', key) end
+          redis.call('HSET', key, 'w', spec[5], 'n', cost)
+          redis.call('PEXPIRE', key, ceil(spec[5] + spec[2] + MARGIN - now))
+        end
+        if kind == 'i' then redis.call('HINCRBY', key, 'i:' .. ARGV[at + 1], 1) end
+      elseif s == true then
+        repairTtl(key, stale[i])
+      elseif s then
+        repairTtl(key, s + spec[2] + MARGIN)
+      end
+      at = at + (kind == 'i' and 2 or 1)
+    else
+      if charge and cost > 0 then
+        local tat = (s or now) + cost * spec[3]
+        redis.call('SET', key, tat, 'PX', ceil(tat - now))
+      elseif s then
+        repairTtl(key, s)
+      end
+      at = at + 1
+    end
+  end
+  if not admitted then out[1] = 0 end
+  if later then
+    for j = 1, #later do out[n + 2 + j] = later[j] end
+  end
+  return out
+end
+
+local function expireIn(key, at)
+  local ttl = ceil(at - now)
+  if ttl > 0 then redis.call('PEXPIRE', key, ttl) else redis.call('DEL', key) end
 end
 
 -- The window a counter is in now: aligned to the epoch, but never earlier than the one it
 -- last counted in, so that a clock stepping back cannot reopen a window.
-local function windowStart(windowMs, stored)
-  local start = now - math.fmod(now, windowMs)
-  if stored ~= nil and stored > start then return stored end
-  return start
-end
-
--- Writes a window's count, first dropping the hash when it held an earlier window: that
--- window's count and idempotency marks must not carry over.
-local function writeWindow(key, found, stored, start, used)
-  if found and stored ~= start then redis.call('DEL', key) end
-  redis.call('HSET', key, 'w', start, 'n', used)
+local function windowStart(spec, stored)
+  if stored ~= nil and stored > spec[5] then return stored end
+  return spec[5]
 end
 
 local function setBucket(key, tat)
-  redis.call('SET', key, tat, 'PX', math.ceil(tat - now))
+  redis.call('SET', key, tat, 'PX', ceil(tat - now))
 end
 
 if op == 'x' then
   for i = 1, #KEYS do
     local key = KEYS[i]
-    local at = 3 + (i - 1) * 6
-    if ARGV[at + 1] == 'w' then
+    local spec = specs[ARGV[at]] or specOf(ARGV[at])
+    local kind = spec[1]
+    at = at + (kind == 'i' and 2 or 1)
+    if kind ~= 'b' then
       -- The count goes; idempotency marks stay for the rest of the window, as in the memory
       -- store: a retry of a request already charged is still not charged again.
       local stored = tonumber(redis.call('HGET', key, 'w'))
-      if stored ~= nil and stored == windowStart(tonumber(ARGV[at + 2]), stored) then
+      if stored ~= nil and stored == windowStart(spec, stored) then
         redis.call('HDEL', key, 'n')
         if redis.call('HLEN', key) <= 1 then redis.call('DEL', key) end
       else
@@ -95,27 +231,32 @@ if op == 'x' then
   return 1
 end
 
-if op == 'r' or op == 'a' then
-  for i = 1, #KEYS do
-    local key = KEYS[i]
-    local at = 3 + (i - 1) * 6
-    local a = tonumber(ARGV[at + 2])
-    local b = tonumber(ARGV[at + 3])
-    local cost = tonumber(ARGV[at + 4])
-    if cost > 0 and ARGV[at + 1] == 'w' then
-      local target = tonumber(ARGV[at + 5])
+-- refund (r) and charge (a): each window counter names the window it aims at.
+for i = 1, #KEYS do
+  local key = KEYS[i]
+  local spec = specs[ARGV[at]] or specOf(ARGV[at])
+  local kind, a, b, cost = spec[1], spec[2], spec[3], spec[4]
+  if kind ~= 'b' then
+    local target = tonumber(ARGV[at + 1])
+    local idem = kind == 'i' and ARGV[at + 2]
+    at = at + (idem and 3 or 2)
+    if cost > 0 then
       local v = redis.call('HMGET', key, 'w', 'n')
       local stored = tonumber(v[1])
       local used = tonumber(v[2])
-      local start = windowStart(a, stored)
+      local start = windowStart(spec, stored)
       if start == target and op == 'a' then
-        if stored ~= start then used = nil end
-        writeWindow(key, v[1] or v[2], stored, start, (used or 0) + cost)
-        expireIn(key, start + a + margin)
+        if stored == start then
+          redis.call('HSET', key, 'n', (used or 0) + cost)
+        else
+          -- Dropping the hash that held an earlier window: its count and marks must not carry over.
+          if v[1] or v[2] then redis.call('DEL', key) end
+          redis.call('HSET', key, 'w', start, 'n', cost)
+        end
+        expireIn(key, start + a + MARGIN)
       elseif start == target and stored == target then
-        local idem = ARGV[at + 6]
         local give = true
-        if idem ~= '' then
+        if idem then
           -- Only the refund that finds the mark gives anything back: refunds are idempotent.
           local mark = tonumber(redis.call('HGET', key, 'i:' .. idem))
           give = mark ~= nil
@@ -129,9 +270,12 @@ if op == 'r' or op == 'a' then
           else redis.call('HDEL', key, 'n') end
         end
         if redis.call('HLEN', key) <= 1 then redis.call('DEL', key)
-        else repairTtl(key, start + a + margin) end
+        else repairTtl(key, start + a + MARGIN) end
       end
-    elseif cost > 0 then
+    end
+  else
+    at = at + 1
+    if cost > 0 then
       local stored = tonumber(redis.call('GET', key))
       if op == 'a' then
         local tat = stored or now
@@ -143,108 +287,8 @@ if op == 'r' or op == 'a' then
       end
     end
   end
-  return 1
 end
-
--- consume and peek: read every counter, decide, then charge all or none.
-local n = #KEYS
-local kinds, as, bs, costs, idems, before, stores, starts, found, replays = {}, {}, {}, {}, {}, {}, {}, {}, {}, {}
-local admitted = true
-for i = 1, n do
-  local key = KEYS[i]
-  local at = 3 + (i - 1) * 6
-  local kind = ARGV[at + 1]
-  local a = tonumber(ARGV[at + 2])
-  local b = tonumber(ARGV[at + 3])
-  local cost = tonumber(ARGV[at + 4])
-  local idem = ARGV[at + 6]
-  kinds[i], as[i], bs[i], costs[i], idems[i] = kind, a, b, cost, idem
-  if kind == 'w' then
-    local v
-    if idem == '' then v = redis.call('HMGET', key, 'w', 'n')
-    else v = redis.call('HMGET', key, 'w', 'n', 'i:' .. idem) end
-    local stored = tonumber(v[1])
-    local start = windowStart(a, stored)
-    local used = 0
-    local replay = false
-    if stored == start then
-      used = tonumber(v[2]) or 0
-      replay = idem ~= '' and tonumber(v[3]) ~= nil
-    end
-    stores[i], starts[i], before[i], replays[i] = stored, start, used, replay
-    -- An earlier window's key (kept by the margin) expires by its own end, not this one's.
-    if v[1] or v[2] then found[i] = (stored or start) + a + margin end
-    if not replay and used + cost > b then admitted = false end
-  else
-    local stored = tonumber(redis.call('GET', key))
-    local tat = stored or now
-    if tat < now then tat = now end
-    before[i] = tat
-    -- A bucket is full again, and its key worthless, from its arrival time on.
-    if stored ~= nil then found[i] = tat end
-    if tat + cost * b - a * b > now + EPSILON then admitted = false end
-  end
-end
-
-local charge = admitted and op == 'c'
-local out = { admitted and 1 or 0, reply(now) }
-for i = 1, n do
-  local key, kind, a, b, cost = KEYS[i], kinds[i], as[i], bs[i], costs[i]
-  if kind == 'w' then
-    local start, used, replay = starts[i], before[i], replays[i]
-    local allowed = replay or used + cost <= b
-    local after = used
-    local resetAt = start + a
-    if charge and not replay and cost > 0 then
-      after = used + cost
-      if found[i] and stores[i] == start then
-        -- The window's key already carries its TTL: checking it is cheaper than setting it.
-        redis.call('HSET', key, 'n', after)
-        repairTtl(key, found[i])
-      else
-        writeWindow(key, found[i], stores[i], start, after)
-        expireIn(key, resetAt + margin)
-      end
-      if idems[i] ~= '' then redis.call('HINCRBY', key, 'i:' .. idems[i], 1) end
-    elseif found[i] then
-      repairTtl(key, found[i])
-    end
-    local retryAt = now
-    if not allowed then retryAt = resetAt end
-    out[#out + 1] = allowed and 1 or 0
-    out[#out + 1] = reply(math.max(0, b - after))
-    out[#out + 1] = reply(resetAt)
-    out[#out + 1] = reply(retryAt)
-    out[#out + 1] = reply(start)
-    out[#out + 1] = replay and 1 or 0
-  else
-    local tat = before[i]
-    local earliest = tat + cost * b - a * b
-    local allowed = earliest <= now + EPSILON
-    local after = tat
-    if charge and cost > 0 then
-      after = tat + cost * b
-      setBucket(key, after)
-    elseif found[i] then
-      repairTtl(key, found[i])
-    end
-    local remaining = math.min(a, math.max(0, math.floor((now + a * b - after) / b + 1e-9)))
-    local retryAt = now
-    if not allowed then retryAt = math.ceil(earliest) end
-    out[#out + 1] = allowed and 1 or 0
-    out[#out + 1] = reply(remaining)
-    out[#out + 1] = reply(math.max(now, after))
-    out[#out + 1] = reply(retryAt)
-    out[#out + 1] = 0
-    out[#out + 1] = 0
-  end
-end
-return out
+return 1
 `;
 
 export const STORE_SCRIPT_SHA = createHash('sha1').update(STORE_SCRIPT).digest('hex');
-
-/** Fields per counter in the script's reply, after `admitted` and `now`. */
-export const REPLY_FIELDS = 6;
-/** Arguments per counter, after the three leading ones. */
-export const ARGS_PER_COUNTER = 6;
