@@ -68,6 +68,10 @@ function windowNumber(now: number, windowMs: number): number {
   return Math.floor(now / windowMs);
 }
 
+function slotExpired(length: number, units: number, window: number, now: number): boolean {
+  return length === BUCKET ? units <= now : (window + 1) * length <= now;
+}
+
 interface Slot {
   length: number;
   units: number;
@@ -92,20 +96,16 @@ class CounterRecord {
   window1 = 0;
   more: Slot[] | undefined = undefined;
   /**
-   * When every slot is empty again (its window over, the bucket full), in whole seconds since
-   * the epoch, rounded up: a small integer is kept in the object, where milliseconds (a double)
-   * would be a separate heap number, one more cache miss for each charge.
+   * Whether every slot is empty again: its window over, the bucket full. Worked out from the
+   * slots when a sweep asks, rather than kept in a field that each charge would update.
    */
-  expires = 0;
-
-  /** Keeps the record at least until `ms` (since the epoch). */
-  holdUntil(ms: number): void {
-    const seconds = Math.ceil(ms / 1000);
-    if (this.expires < seconds) this.expires = seconds;
-  }
-
   expired(now: number): boolean {
-    return this.expires * 1000 <= now;
+    if (this.length0 !== EMPTY && !slotExpired(this.length0, this.units0, this.window0, now)) return false;
+    if (this.length1 !== EMPTY && !slotExpired(this.length1, this.units1, this.window1, now)) return false;
+    const more = this.more;
+    if (more !== undefined)
+      for (const slot of more) if (!slotExpired(slot.length, slot.units, slot.window, now)) return false;
+    return true;
   }
 
   find(length: number): number {
@@ -253,13 +253,11 @@ export class MemoryStore implements Store {
         const used = record === undefined || record.window(slot) !== window ? 0 : record.units(slot);
         record = this.opened(record, slot, charge);
         record.set(record.find(charge.windowMs), used + charge.cost, window);
-        record.holdUntil((window + 1) * charge.windowMs);
       } else {
         const tat = Math.max(record === undefined ? now : record.units(slot), now);
         record = this.opened(record, slot, charge);
         const after = tat + charge.cost * charge.intervalMs;
         record.set(record.find(BUCKET), after, 0);
-        record.holdUntil(after);
       }
     }
   }
@@ -388,7 +386,6 @@ export class MemoryStore implements Store {
         slot = record.find(counter.windowMs);
       }
       record.set(slot, after, window);
-      record.holdUntil(resetAt);
       if (counter.idempotencyKey !== undefined) {
         const marks = this.markGeneration(counter.windowMs, now);
         if (marks.start === start) this.mark(marks, markerKey(key, counter.idempotencyKey), 1);
@@ -425,7 +422,6 @@ export class MemoryStore implements Store {
         slot = record.find(BUCKET);
       }
       record.set(slot, after, 0);
-      record.holdUntil(after);
     }
     const remaining = Math.min(
       capacity,

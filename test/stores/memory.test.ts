@@ -29,6 +29,33 @@ describe('MemoryStore is bounded', () => {
     expect(store.size).toBe(0);
   });
 
+  test('ended records are dropped as the store is used, a few per call, without a full sweep', () => {
+    const clock = manualClock();
+    const store = new MemoryStore({ now: clock.now });
+    const held = () => (store as unknown as { records: Map<string, unknown> }).records.size;
+    for (let i = 0; i < 1000; i++) store.consume([window(`k${i}`), bucket(`k${i}`)]);
+    expect(held()).toBe(1000);
+    // A minute on, every window has ended and every bucket refilled: the next pass drops them.
+    clock.advance(60_000);
+    for (let i = 0; i < 100; i++) store.consume([window('live')]);
+    expect(held()).toBe(1);
+    expect(store.size).toBe(1);
+  });
+
+  test('a group whose longer window is still running is kept, and its ended minute reads as empty', () => {
+    const clock = manualClock();
+    const store = new MemoryStore({ now: clock.now });
+    const group = (cost = 1): CounterSpec[] => [
+      { kind: 'window', key: 'g:60000', group: 'g', windowMs: 60_000, limit: 5, cost },
+      { kind: 'window', key: 'g:3600000', group: 'g', windowMs: 3_600_000, limit: 8, cost },
+    ];
+    expect(store.consume(group(5)).admitted).toBe(true);
+    clock.advance(60_000);
+    store.sweep();
+    expect(store.size).toBe(2);
+    expect(store.peek(group()).counters.map((state) => state.remaining)).toEqual([5, 3]);
+  });
+
   test('refilled buckets are swept', () => {
     const clock = manualClock();
     const store = new MemoryStore({ now: clock.now });
