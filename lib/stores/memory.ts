@@ -9,6 +9,7 @@ import type {
   Store,
   WindowCounterSpec,
 } from '../store.js';
+import { bucketAdmits, bucketState, windowState } from './counter-state.js';
 
 export interface MemoryStoreOptions {
   /**
@@ -36,8 +37,6 @@ export const memoryStoreOptionsSchema: JsonSchema = {
   },
 };
 
-/** Tolerance for bucket arithmetic in doubles: 1 µs, far below any refill interval. */
-const EPSILON_MS = 1e-3;
 const OVERFLOW_PREFIX = '\u0000overflow';
 /** A slot's length for the bucket, which has no window; and for no slot at all. */
 const BUCKET = -1;
@@ -346,12 +345,11 @@ export class MemoryStore implements Store {
         if (!replay && used + counter.cost > counter.limit) admitted = false;
       } else {
         const tat = slot < 0 ? now : record!.units(slot);
-        const from = tat < now ? now : tat;
+        const from = Math.max(tat, now);
         windows[i] = 0;
         before[i] = from;
         replays[i] = false;
-        if (from + (counter.cost - counter.capacity) * counter.intervalMs > now + EPSILON_MS)
-          admitted = false;
+        if (!bucketAdmits(counter, from, now)) admitted = false;
       }
     }
 
@@ -373,69 +371,38 @@ export class MemoryStore implements Store {
     const window = this.scratchWindows[i]!;
     const used = this.scratchBefore[i]!;
     const replayed = this.scratchReplays[i]!;
-    const allowed = replayed || used + counter.cost <= counter.limit;
     const start = window * counter.windowMs;
-    const resetAt = start + counter.windowMs;
-    let after = used;
-    if (charge && !replayed && counter.cost > 0) {
-      after = used + counter.cost;
+    const charged = charge && !replayed && counter.cost > 0;
+    if (charged) {
       let record = this.scratchRecords[i];
       let slot = this.scratchSlots[i]!;
       if (record === undefined || slot < 0) {
         record = this.opened(record, slot, counter, key);
         slot = record.find(counter.windowMs);
       }
-      record.set(slot, after, window);
+      record.set(slot, used + counter.cost, window);
       if (counter.idempotencyKey !== undefined) {
         const marks = this.markGeneration(counter.windowMs, now);
         if (marks.start === start) this.mark(marks, markerKey(key, counter.idempotencyKey), 1);
       }
     }
-    return {
-      allowed,
-      remaining: Math.max(0, counter.limit - after),
-      resetAt,
-      // A cost above the whole limit never fits: the next window is still the earliest try.
-      retryAt: allowed ? now : resetAt,
-      windowStart: start,
-      // Every state has one shape (no conditional spreads): the limiter reads them on a hot path.
-      replayed: replayed ? true : undefined,
-      key: key === counter.key ? undefined : key,
-    };
+    return windowState(counter, used, start, charged, replayed, now, key === counter.key ? undefined : key);
   }
 
   private settleBucket(counter: BucketCounterSpec, i: number, charge: boolean, now: number): CounterState {
     const key = this.scratchKeys[i]!;
     const tat = this.scratchBefore[i]!;
-    const { capacity, intervalMs, cost } = counter;
-    // The same expression as the admission check in `decide`, so that the two never disagree
-    // by a rounding within the epsilon.
-    const earliest = tat + (cost - capacity) * intervalMs;
-    const allowed = earliest <= now + EPSILON_MS;
-    let after = tat;
-    if (charge && cost > 0) {
-      after = tat + cost * intervalMs;
+    const charged = charge && counter.cost > 0;
+    if (charged) {
       let record = this.scratchRecords[i];
       let slot = this.scratchSlots[i]!;
       if (record === undefined || slot < 0) {
         record = this.opened(record, slot, counter, key);
         slot = record.find(BUCKET);
       }
-      record.set(slot, after, 0);
+      record.set(slot, tat + counter.cost * counter.intervalMs, 0);
     }
-    const remaining = Math.min(
-      capacity,
-      Math.max(0, Math.floor((now + capacity * intervalMs - after) / intervalMs + 1e-9)),
-    );
-    return {
-      allowed,
-      remaining,
-      resetAt: Math.max(now, after),
-      retryAt: allowed ? now : Math.ceil(earliest),
-      windowStart: undefined,
-      replayed: undefined,
-      key: key === counter.key ? undefined : key,
-    };
+    return bucketState(counter, tat, charged, now, key === counter.key ? undefined : key);
   }
 
   /**

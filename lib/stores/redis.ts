@@ -1,6 +1,7 @@
 import type { JsonSchema } from '../config-validation.js';
 import { validateOptions } from '../config-validation.js';
 import type { ConsumeResult, CounterSpec, CounterState, RefundSpec, Store } from '../store.js';
+import { bucketState, windowState } from './counter-state.js';
 import {
   type IoRedisLike,
   type NodeRedisLike,
@@ -161,47 +162,28 @@ export class RedisStore implements Store {
     // The clock the script read: the one sent, or Redis TIME (whole ms, an integer reply).
     const now = clock ?? replyNumber(reply[1]);
     const admitted = replyNumber(reply[0]) === 1;
-    const charged = admitted && op === 'c';
+    const admittedCharge = admitted && op === 'c';
     const states: CounterState[] = new Array(count);
     for (let i = 0; i < count; i++) {
       const counter = counters[i]!;
       const value = replyNumber(reply[2 + i]);
-      // The arithmetic of memory.ts settleWindow and settleBucket, on the numbers the script
+      // The arithmetic of the memory store (counter-state.ts), on the numbers the script
       // decided with, so that both stores agree to the bit.
       if (counter.kind === 'window') {
         const replayed = value < 0;
         const used = replayed ? -1 - value : value;
-        const allowed = replayed || used + counter.cost <= counter.limit;
-        const after = charged && !replayed && counter.cost > 0 ? used + counter.cost : used;
-        const windowStart = now - (now % counter.windowMs);
-        const resetAt = windowStart + counter.windowMs;
-        states[i] = {
-          allowed,
-          remaining: Math.max(0, counter.limit - after),
-          resetAt,
-          retryAt: allowed ? now : resetAt,
-          windowStart,
-          // One shape for every state, as the memory store gives: `undefined` rather than absent.
-          replayed: replayed ? true : undefined,
-          key: undefined,
-        };
+        const charged = admittedCharge && !replayed && counter.cost > 0;
+        states[i] = windowState(
+          counter,
+          used,
+          now - (now % counter.windowMs),
+          charged,
+          replayed,
+          now,
+          undefined,
+        );
       } else {
-        const { capacity, intervalMs, cost } = counter;
-        const earliest = value + (cost - capacity) * intervalMs;
-        const allowed = earliest <= now + EPSILON_MS;
-        const after = charged && cost > 0 ? value + cost * intervalMs : value;
-        states[i] = {
-          allowed,
-          remaining: Math.min(
-            capacity,
-            Math.max(0, Math.floor((now + capacity * intervalMs - after) / intervalMs + 1e-9)),
-          ),
-          resetAt: Math.max(now, after),
-          retryAt: allowed ? now : Math.ceil(earliest),
-          windowStart: undefined,
-          replayed: undefined,
-          key: undefined,
-        };
+        states[i] = bucketState(counter, value, admittedCharge && counter.cost > 0, now, undefined);
       }
     }
     // Windows the key holds later than the clock's: the clock stepped back (see script.ts).
@@ -327,9 +309,6 @@ function isNoScript(error: unknown): boolean {
 function messageOf(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
 }
-
-/** The slack of a bucket's admission check, as in memory.ts. */
-const EPSILON_MS = 1e-3;
 
 function badReply(): RedisStoreError {
   return new RedisStoreError('ERR_TOLLGATE_REDIS_REPLY', 'Redis answered the tollgate script unexpectedly');
