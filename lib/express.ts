@@ -26,13 +26,14 @@ export function describeRequest(req: Request): RequestInfo<Request> {
 }
 
 /**
- * A class rather than an object literal: method, headers, query and body are read through
+ * A class rather than an object literal: method, query and body are read through
  * prototype getters, only when a key, tier or cost function asks. An object literal with an
  * accessor is built through V8's slow path, and reading `req.body` when no parser set it is a
  * missed lookup along Express's request prototypes (~3 µs each, in the benchmark's profiles).
  */
 class ExpressRequestInfo implements RequestInfo<Request> {
   readonly ip: string | undefined;
+  readonly headers: Request['headers'];
   /** The whole path, as Koa gives it: a router's middleware otherwise sees only its own part. */
   readonly path: string;
   // Captured now, not read later: Express rewrites both as routing moves on, and a refund
@@ -41,16 +42,13 @@ class ExpressRequestInfo implements RequestInfo<Request> {
 
   constructor(readonly raw: Request) {
     this.ip = raw.ip;
+    this.headers = raw.headers;
     this.path = raw.baseUrl + raw.path;
     this.params = raw.params;
   }
 
   get method(): string {
     return this.raw.method;
-  }
-
-  get headers(): Request['headers'] {
-    return this.raw.headers;
   }
 
   /** Express 5 parses the query string on access. */
@@ -75,42 +73,67 @@ class ExpressRequestInfo implements RequestInfo<Request> {
 export function rateLimit(options: ExpressOptions | Limiter<Request>): RequestHandler {
   const limiter = 'check' in options ? options : createLimiter(options);
 
-  return async function tollgate(req: Request, res: Response, next: NextFunction): Promise<void> {
-    let info: RequestInfo<Request> | undefined;
-    let decision: Decision | undefined;
-    try {
-      assertTrustworthyIp(req);
-      info = describeRequest(req);
-      decision = await limiter.check(info);
-    } catch (error) {
-      next(error);
-      return;
-    }
+  function decided(
+    req: Request,
+    res: Response,
+    next: NextFunction,
+    info: RequestInfo<Request>,
+    decision: Decision | undefined,
+  ): void {
     if (decision === undefined) {
       next();
       return;
     }
-    const earlier = req.rateLimit;
-    const combined = earlier === undefined ? decision : limiter.combine(earlier, decision);
-    req.rateLimit = combined;
-
-    if (combined.allowed || combined.shadow) {
-      for (const [name, value] of combined.headers) res.setHeader(name, value);
-      settleWhenDone(res, combined, info, limiter.reportError);
-      next();
-      return;
-    }
-    // A refusal here must not leave the charges of tollgate middleware mounted earlier.
-    if (earlier !== undefined) {
-      try {
-        await limiter.refund(earlier);
-      } catch (error) {
-        next(error);
+    try {
+      const earlier = req.rateLimit;
+      const combined = earlier === undefined ? decision : limiter.combine(earlier, decision);
+      req.rateLimit = combined;
+      if (!(combined.allowed || combined.shadow)) {
+        // A refusal here must not leave the charges of tollgate middleware mounted earlier.
+        if (earlier === undefined) sendRefusal(res, limiter, combined, info);
+        else limiter.refund(earlier).then(() => refuse(res, next, combined, info), next);
         return;
       }
+      setHeaders(res, combined.headers);
+      settleWhenDone(res, combined, info, limiter.reportError);
+    } catch (error) {
+      next(error);
+      return;
     }
-    sendRefusal(res, limiter, combined, info);
+    next();
+  }
+
+  function refuse(res: Response, next: NextFunction, decision: Decision, info: RequestInfo<Request>): void {
+    try {
+      sendRefusal(res, limiter, decision, info);
+    } catch (error) {
+      next(error);
+    }
+  }
+
+  // Not `async`: an async middleware costs a promise of its own, and Express 5 chains another
+  // onto it to catch its rejection; every failure here goes to `next` already.
+  return function tollgate(req: Request, res: Response, next: NextFunction): void {
+    let info: RequestInfo<Request>;
+    let pending: Promise<Decision | undefined>;
+    try {
+      assertTrustworthyIp(req);
+      info = describeRequest(req);
+      pending = limiter.check(info);
+    } catch (error) {
+      next(error);
+      return;
+    }
+    pending.then((decision) => decided(req, res, next, info, decision), next);
   };
+}
+
+function setHeaders(res: Response, headers: ReadonlyArray<readonly [string, string]>): void {
+  // Indexed: `for (const [name, value] of …)` builds an iterator and destructures each pair.
+  for (let i = 0; i < headers.length; i++) {
+    const header = headers[i]!;
+    res.setHeader(header[0], header[1]);
+  }
 }
 
 /**
@@ -171,7 +194,7 @@ function sendRefusal(
 ): void {
   const refusal = limiter.refusal(decision, info);
   res.statusCode = refusal.status;
-  for (const [name, value] of refusal.headers) res.setHeader(name, value);
+  setHeaders(res, refusal.headers);
   res.setHeader('X-Request-Id', refusal.requestId);
   res.setHeader('Content-Type', refusal.contentType);
   res.setHeader('Cache-Control', 'no-store');

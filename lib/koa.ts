@@ -24,10 +24,9 @@ export function describeRequest(ctx: Context): RequestInfo<Context> {
   return new KoaRequestInfo(ctx);
 }
 
-/** A class with a prototype getter, not a literal accessor: see `ExpressRequestInfo` in express.ts. */
+/** A class with prototype getters, not literal accessors: see `ExpressRequestInfo` in express.ts. */
 class KoaRequestInfo implements RequestInfo<Context> {
   readonly ip: string | undefined;
-  readonly method: string;
   readonly path: string;
   readonly headers: Context['headers'];
   readonly params: Record<string, string> | undefined;
@@ -36,12 +35,15 @@ class KoaRequestInfo implements RequestInfo<Context> {
   constructor(readonly raw: Context) {
     // Koa answers '' when the socket is already gone: that is no address.
     this.ip = raw.ip || undefined;
-    this.method = raw.method;
     this.path = raw.path;
     this.headers = raw.headers;
     // Set by @koa/router and @koa/bodyparser when they ran before the middleware.
     this.params = (raw as { params?: Record<string, string> }).params;
     this.body = (raw.request as { body?: unknown }).body;
+  }
+
+  get method(): string {
+    return this.raw.method;
   }
 
   get query(): unknown {
@@ -70,24 +72,57 @@ class KoaRequestInfo implements RequestInfo<Context> {
 export function rateLimit(options: KoaOptions | Limiter<Context>): Middleware {
   const limiter = 'check' in options ? options : createLimiter(options);
 
-  return async function tollgate(ctx: Context, next: Next): Promise<void> {
-    assertTrustworthyIp(ctx.app);
-    const info = describeRequest(ctx);
-    const decision = await limiter.check(info);
+  function decided(
+    ctx: Context,
+    next: Next,
+    info: RequestInfo<Context>,
+    decision: Decision | undefined,
+  ): Promise<void> | undefined {
     if (decision === undefined) return next();
-    const earlier = ctx.state.rateLimit;
+    const state = ctx.state;
+    const earlier = state.rateLimit;
     const combined = earlier === undefined ? decision : limiter.combine(earlier, decision);
-    ctx.state.rateLimit = combined;
+    state.rateLimit = combined;
 
     if (combined.allowed || combined.shadow) {
-      for (const [name, value] of combined.headers) ctx.set(name, value);
+      setHeaders(ctx, combined.headers);
       settleWhenDone(ctx.res, combined, info, limiter.reportError);
       return next();
     }
     // A refusal here must not leave the charges of tollgate middleware mounted earlier.
-    if (earlier !== undefined) await limiter.refund(earlier);
-    sendRefusal(ctx, limiter, combined, info);
+    if (earlier === undefined) {
+      sendRefusal(ctx, limiter, combined, info);
+      return undefined;
+    }
+    return limiter.refund(earlier).then(() => sendRefusal(ctx, limiter, combined, info));
+  }
+
+  // Not `async`: the check's own promise carries the rest, without one more for this function.
+  return function tollgate(ctx: Context, next: Next): Promise<void> {
+    let pending: Promise<Decision | undefined>;
+    let info: RequestInfo<Context>;
+    try {
+      assertTrustworthyIp(ctx.app);
+      info = describeRequest(ctx);
+      pending = limiter.check(info);
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    return pending.then((decision) => decided(ctx, next, info, decision));
   };
+}
+
+/**
+ * `ctx.set(name, value)` for string values, as Koa 2 and 3 do it: nothing once the headers are
+ * sent, else `res.setHeader`. Koa 3's `set` builds three arrays and two closures per header.
+ */
+function setHeaders(ctx: Context, headers: ReadonlyArray<readonly [string, string]>): void {
+  const res = ctx.res;
+  if (res.headersSent) return;
+  for (let i = 0; i < headers.length; i++) {
+    const header = headers[i]!;
+    res.setHeader(header[0], header[1]);
+  }
 }
 
 function sendRefusal(
@@ -97,7 +132,7 @@ function sendRefusal(
   info: RequestInfo<Context>,
 ) {
   const refusal = limiter.refusal(decision, info);
-  for (const [name, value] of refusal.headers) ctx.set(name, value);
+  setHeaders(ctx, refusal.headers);
   send(ctx, refusal.status, refusal.requestId, refusal.contentType, refusal.body);
 }
 

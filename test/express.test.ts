@@ -1,6 +1,7 @@
 import type { Request } from 'express';
 import express5 from 'express';
 import express4 from 'express4';
+import fc from 'fast-check';
 import request from 'supertest';
 import { rateLimit } from '../lib/express.js';
 import { createLimiter } from '../lib/limiter.js';
@@ -118,6 +119,125 @@ describe.each(versions)('%s', (_name, express) => {
       if (res.status === 200) expect(res.body.ip).toBe('198.51.100.9');
     }
     expect(statuses.filter((s) => s === 200)).toHaveLength(3);
+  });
+
+  test('the address counted is req.ip under every trust proxy setting, whatever X-Forwarded-For says', async () => {
+    const settings: unknown[] = [
+      false,
+      0,
+      1,
+      2,
+      3,
+      'loopback',
+      '127.0.0.1, ::1, ::ffff:127.0.0.1',
+      ['loopback', '10.0.0.0/8'],
+      'uniquelocal',
+      (address: string, hop: number) => hop < 2 && address !== '10.0.0.66',
+    ];
+    const apps = settings.map((setting) => {
+      const app = express();
+      app.set('trust proxy', setting);
+      let counted: string | undefined;
+      app.use(
+        rateLimit({
+          scopes: [perIp(1_000_000)],
+          onDecision: (_decision, req) => {
+            counted = req.ip;
+          },
+        }),
+      );
+      app.get('/', (req, res) => res.json({ ip: req.ip ?? null, counted: counted ?? null }));
+      return app;
+    });
+    const entry = fc.oneof(
+      fc.ipV4(),
+      fc.ipV6(),
+      fc.constantFrom('10.0.0.66', '127.0.0.1', '::1', 'unknown', '', ' ', 'a b'),
+    );
+    const header = fc
+      .array(fc.tuple(entry, fc.constantFrom('', ' ', '  ')), { minLength: 1, maxLength: 5 })
+      .map((entries) => entries.map(([address, pad]) => `${pad}${address}${pad}`).join(','));
+    await fc.assert(
+      fc.asyncProperty(fc.nat(settings.length - 1), header, async (i, forwardedFor) => {
+        const res = await request(apps[i]!).get('/').set('X-Forwarded-For', forwardedFor);
+        expect(res.status).toBe(200);
+        expect(res.body.counted).toBe(res.body.ip);
+      }),
+      { numRuns: 120 },
+    );
+  });
+
+  test("an app's own req.ip is the address counted: on app.request, or set on one request", async () => {
+    const app = express();
+    app.set('trust proxy', 1);
+    Object.defineProperty(app.request, 'ip', {
+      configurable: true,
+      get(this: Request) {
+        return this.get('CF-Connecting-IP');
+      },
+    });
+    app.use((req, _res, next) => {
+      if (req.get('X-Test-Own') !== undefined)
+        Object.defineProperty(req, 'ip', { value: req.get('X-Test-Own'), configurable: true });
+      next();
+    });
+    app.use(rateLimit({ scopes: [perIp(1)] }));
+    app.get('/', (req, res) => res.json({ ip: req.ip }));
+    const first = await request(app)
+      .get('/')
+      .set('CF-Connecting-IP', '203.0.113.1')
+      .set('X-Forwarded-For', '198.51.100.1');
+    expect(first.status).toBe(200);
+    expect(first.body.ip).toBe('203.0.113.1');
+    // Same X-Forwarded-For, another connecting address: another bucket.
+    expect(
+      (
+        await request(app)
+          .get('/')
+          .set('CF-Connecting-IP', '203.0.113.2')
+          .set('X-Forwarded-For', '198.51.100.1')
+      ).status,
+    ).toBe(200);
+    expect((await request(app).get('/').set('CF-Connecting-IP', '203.0.113.1')).status).toBe(429);
+    expect(
+      (await request(app).get('/').set('X-Test-Own', '203.0.113.3').set('CF-Connecting-IP', '203.0.113.1'))
+        .status,
+    ).toBe(200);
+    expect((await request(app).get('/').set('X-Test-Own', '203.0.113.3')).status).toBe(429);
+  });
+
+  test('req.rateLimit set in a mounted sub-app is still there for the parent app, and stacks with it', async () => {
+    const parent = express();
+    const child = express();
+    parent.use(rateLimit({ scopes: [{ name: 'outer', key: 'ip', limits: [{ max: 5, window: '1m' }] }] }));
+    child.use(rateLimit({ scopes: [{ name: 'inner', key: 'ip', limits: [{ max: 1, window: '1m' }] }] }));
+    child.get('/x', (_req, _res, next) => next());
+    parent.use('/child', child);
+    parent.use((req, res) =>
+      res.json({ policies: req.rateLimit?.policies.map((p) => `${p.id}=${p.remaining}`) }),
+    );
+    expect((await request(parent).get('/child/x')).body).toEqual({
+      policies: ['outer_minute=4', 'inner_minute=0'],
+    });
+    // The inner refusal gives back the outer charge: 5 - 1 admitted.
+    expect((await request(parent).get('/child/x')).status).toBe(429);
+    expect((await request(parent).get('/other')).body.policies).toEqual(['outer_minute=3']);
+  });
+
+  test('req.rateLimit can be assigned like a property, and other apps are left alone', async () => {
+    const app = express();
+    const other = express();
+    app.use(rateLimit({ scopes: [perIp(5)] }));
+    app.use((req, _res, next) => {
+      if (req.get('X-Drop') !== undefined) req.rateLimit = undefined;
+      next();
+    });
+    app.use(rateLimit({ scopes: [{ name: 'second', key: 'ip', limits: [{ max: 5, window: '1m' }] }] }));
+    app.get('/', (req, res) => res.json({ policies: req.rateLimit?.policies.map((p) => p.id) }));
+    other.get('/', (req, res) => res.json({ has: 'rateLimit' in req }));
+    expect((await request(app).get('/')).body.policies).toEqual(['ip_minute', 'second_minute']);
+    expect((await request(app).get('/').set('X-Drop', '1')).body.policies).toEqual(['second_minute']);
+    expect((await request(other).get('/')).body).toEqual({ has: false });
   });
 
   test('odd requests never crash: a huge key, odd headers, a forged body', async () => {
