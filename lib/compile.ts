@@ -42,8 +42,6 @@ export interface CompiledTier {
   readonly limits: readonly CompiledLimit[];
   /** The largest cost any request can ever be admitted at: the smallest window max or burst. */
   readonly maxCost: number;
-  /** Recent scope values → their group and store keys (see `storeKeys` in limiter.ts). */
-  readonly keyCache: Map<string, readonly string[]>;
 }
 
 export interface CompiledScope<Raw> {
@@ -104,7 +102,6 @@ export function compileScopes<Raw>(
                     unlimited: true,
                     limits: [],
                     maxCost: Number.POSITIVE_INFINITY,
-                    keyCache: new Map(),
                   }
                 : compileTier(scope.name, name, tier, `${path}.tiers.${name}`),
             ]),
@@ -239,7 +236,6 @@ export function compileTier(
     unlimited: false,
     limits,
     maxCost: Math.min(...limits.map((limit) => limit.max)),
-    keyCache: new Map(),
   };
 }
 

@@ -205,17 +205,26 @@ export function createLimiter<Raw = unknown>(options: TollgateOptions<Raw>): Lim
       // A cost above a limit's whole capacity could never be admitted: no Retry-After would hold.
       if (cost > tier.maxCost) return finish(standaloneRefusal(400, 'cost_exceeds_limit', scope), req);
       if (owners.length === 0) firstCost = cost;
-      const keys = storeKeys(scope, tier, key);
-      const group = keys[0]!;
+      // Keys are built for each request. A store finds a scope value's counters by their group
+      // with one lookup (the memory store's record), which costs less than a cache of key
+      // strings per value did: that was a second lookup, a cache miss of its own at 10,000 values.
+      const group = scope.keyPrefix + key;
       const limits = tier.limits;
       for (let k = 0; k < limits.length; k++) {
         const limit = limits[k]!;
         counters.push(
           limit.kind === 'window'
-            ? { kind: 'window', key: keys[k + 1]!, group, windowMs: limit.windowMs, limit: limit.max, cost }
+            ? {
+                kind: 'window',
+                key: group + limit.keySuffix,
+                group,
+                windowMs: limit.windowMs,
+                limit: limit.max,
+                cost,
+              }
             : {
                 kind: 'bucket',
-                key: keys[k + 1]!,
+                key: group + limit.keySuffix,
                 group,
                 capacity: limit.max,
                 intervalMs: limit.intervalMs,
@@ -460,28 +469,6 @@ function spendLimit<Raw>(cap: CompiledSpendCap<Raw>, budget: number): CompiledLi
     pinned: false,
   };
 }
-
-/**
- * The store keys of a scope value: its group (the part its counters share, first), then one
- * key per limit, kept per tier for recent values. A key built anew
- * for each request is a fresh string whose hash every Map lookup recomputes (measured: ~350 ns
- * for a get and a set, against ~90 ns with the same string object); reused strings keep theirs.
- * The cache is cleared whole when full, so a flood of new values costs no more than no cache.
- * (Caching the counter specs as well was measured slower with 10,000 keys: objects built anew
- * are in the nursery, warm; cached ones are scattered over the heap, a cache miss each.)
- */
-function storeKeys<Raw>(scope: CompiledScope<Raw>, tier: CompiledTier, value: string): readonly string[] {
-  let keys = tier.keyCache.get(value);
-  if (keys === undefined) {
-    const base = scope.keyPrefix + value;
-    keys = [base, ...tier.limits.map((limit) => base + limit.keySuffix)];
-    if (tier.keyCache.size >= KEY_CACHE_SIZE) tier.keyCache.clear();
-    tier.keyCache.set(value, keys);
-  }
-  return keys;
-}
-
-const KEY_CACHE_SIZE = 10_000;
 
 async function resolveTier<Raw>(scope: CompiledScope<Raw>, req: RequestInfo<Raw>): Promise<CompiledTier> {
   const name = await scope.tierOf!(req);
