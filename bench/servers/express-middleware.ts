@@ -65,6 +65,9 @@ export async function expressMiddleware(slug: string): Promise<Mounted> {
       };
     case 'tg-memory-1':
       return { middleware: rateLimit(oneRuleOptions<Request>()), close: nothing };
+    case 'tg-memory-1-no-headers':
+      // Profiles only: what the response headers cost, against tg-memory-1.
+      return { middleware: rateLimit({ ...oneRuleOptions<Request>(), headers: false }), close: nothing };
     case 'tg-memory-fluid':
       return { middleware: rateLimit(fluidOptions<Request>()), close: nothing };
     case 'tg-memory-refuse':
