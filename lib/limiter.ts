@@ -69,11 +69,13 @@ function refundsOf(charge: Charge): RefundSpec[] {
   charge.counters.forEach((counter, i) => {
     const state = charge.states[i]!;
     if (state.replayed === true) return;
+    // A counter the store charged elsewhere (its overflow counter) is no longer in its group.
     const key = state.key ?? counter.key;
+    const group = state.key === undefined ? counter.group : undefined;
     refunds.push(
       counter.kind === 'window'
-        ? { ...counter, key, windowStart: state.windowStart ?? 0 }
-        : { ...counter, key, windowStart: undefined },
+        ? { ...counter, key, group, windowStart: state.windowStart ?? 0 }
+        : { ...counter, key, group, windowStart: undefined },
     );
   });
   return refunds;
@@ -259,6 +261,8 @@ export function createLimiter<Raw = unknown>(options: TollgateOptions<Raw>): Lim
     let result: ConsumeResult;
     let storeError: unknown;
     let chargedStore = store;
+    // What was charged: the insurance store is charged shrunk counters, refunded the same way.
+    let charged: readonly CounterSpec[] = counters;
     try {
       const pending = store.consume(counters);
       // The memory store answers synchronously: skip the microtask an await would cost.
@@ -268,7 +272,8 @@ export function createLimiter<Raw = unknown>(options: TollgateOptions<Raw>): Lim
       if (failure.kind !== 'insurance')
         return finish(storeFailureDecision(failure.kind, error, now(), firstCost), req);
       chargedStore = failure.store;
-      result = failure.store.consume(counters.map(failure.shrink));
+      charged = counters.map(failure.shrink);
+      result = failure.store.consume(charged);
     }
 
     const policies: PolicyState[] = new Array(counters.length);
@@ -301,14 +306,18 @@ export function createLimiter<Raw = unknown>(options: TollgateOptions<Raw>): Lim
     }
     const decision = summarise(policies, result.now, firstCost, storeError);
     if (result.admitted) {
-      attachCharges(decision, [{ store: chargedStore, counters, states: result.counters, refunded: false }]);
+      attachCharges(decision, [
+        { store: chargedStore, counters: charged, states: result.counters, refunded: false },
+      ]);
       // Guarded: reading index -1 of an array is a slow dictionary lookup in V8 (~6 % of a 1-rule decision).
-      const spend = spendIndex < 0 ? undefined : counters[spendIndex];
-      if (spend?.kind === 'window' && result.counters[spendIndex]?.replayed !== true) {
+      const spend = spendIndex < 0 ? undefined : charged[spendIndex];
+      const spent = spendIndex < 0 ? undefined : result.counters[spendIndex];
+      if (spend?.kind === 'window' && spent !== undefined && spent.replayed !== true) {
+        // Settled where it was charged: the store's overflow counter, when it used one.
         recordSettlement(
           decision,
           chargedStore,
-          { ...spend, windowStart: result.counters[spendIndex]!.windowStart ?? 0 },
+          { ...spend, key: spent.key ?? spend.key, windowStart: spent.windowStart ?? 0 },
           spendCap!.refundWhen,
         );
       }

@@ -20,19 +20,22 @@
  * 3. `retryAt` must never be earlier than the moment the counter would admit the cost.
  * 4. A store never throws for a refusal. It throws (rejects) an `Error` only when it cannot
  *    answer; the core then applies the configured failure policy.
+ * 5. The counters of one call have distinct keys; a counter's key names it for every window
+ *    (the store tells windows apart by their start, which only it knows).
  */
 export type CounterSpec = WindowCounterSpec | BucketCounterSpec;
 
 export interface WindowCounterSpec {
   readonly kind: 'window';
-  /** The counter's key without its window suffix: the store appends the window's start. */
+  /** The counter's key, the same for each of its windows: the store tells them apart. */
   readonly key: string;
   /**
    * The counters of one scope value share a group (the limiter gives the key they have in
-   * common, e.g. `tg:ip:203.0.113.7`) and come one after another. A store may keep a group's
-   * counters together, as the memory store does, to find them all with one lookup; within a
-   * group, counters are told apart by kind and `windowMs`. A store may also ignore it: `key`
-   * alone names the counter.
+   * common, e.g. `tg:ip:203.0.113.7`, and their keys are the group and a suffix naming the
+   * window length or the bucket) and come one after another. So within a group the kind and
+   * `windowMs` tell counters apart as well as their keys do, and a store may keep a group's
+   * counters together, as the memory store does, to find them all with one lookup. A store may
+   * also ignore groups and go by `key` alone, as the Redis store does.
    */
   readonly group?: string;
   /** Window length in ms; windows are aligned to the Unix epoch (UTC). */

@@ -293,6 +293,21 @@ describe('store failures', () => {
     expect(decisions.filter((d) => d?.allowed)).toHaveLength(2);
     expect(decisions[0]).toMatchObject({ limit: 2, storeError: expect.any(Error) });
   });
+
+  test('a refund of an insurance decision gives back what the shrunk counters took', async () => {
+    const clock = manualClock();
+    const limiter = createLimiter({
+      now: clock.now,
+      store: failing(),
+      // Insured: 5 a minute and a burst of 2 refilled at half the rate, per instance.
+      scopes: [{ name: 'ip', key: 'ip', limits: [{ max: 10, window: '1m' }], burst: 4 }],
+      onStoreError: { insurance: { divisor: 2 } },
+    });
+    const first = await limiter.check(requestFrom());
+    await limiter.refund(first!);
+    const after = await Promise.all([1, 2, 3].map(() => limiter.check(requestFrom())));
+    expect(after.map((decision) => decision?.allowed)).toEqual([true, true, false]);
+  });
 });
 
 describe('hooks, skip, allow-list and shadow', () => {

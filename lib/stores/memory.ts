@@ -38,8 +38,9 @@ export const memoryStoreOptionsSchema: JsonSchema = {
 };
 
 const OVERFLOW_PREFIX = '\u0000overflow';
-/** A slot's length for the bucket, which has no window; and for no slot at all. */
+/** The length of a bucket's slot, which has no window. */
 const BUCKET = -1;
+/** The length of a slot not in use. */
 const EMPTY = 0;
 /** How often a pass over every record drops those whose windows have all ended. */
 const SWEEP_EVERY_MS = 60_000;
@@ -82,9 +83,10 @@ interface Slot {
  * caller gives no group, found with one Map lookup and changed in place. A slot is told apart
  * by its window length (`BUCKET` for the bucket). For a window, `units` were used in window
  * number `window`, and a slot of an earlier window reads as empty; for the bucket, `units` is
- * its theoretical arrival time. Two slots are fields of the record (a scope's minute and hour)
- * and any others are in `more`: one object per scope value is what keeps lookups fast, since
- * at 10,000 values and more each object visited is a cache miss.
+ * its theoretical arrival time. Two slots are fields of the record and any others are in
+ * `more`: one object per scope value is what keeps lookups fast, since at 10,000 values and
+ * more each object visited is a cache miss. Two, not three: a third (a scope with a minute,
+ * an hour and a burst) would add 24 bytes to every record, about an eighth of a 1-rule key.
  */
 class CounterRecord {
   length0 = EMPTY;
@@ -158,11 +160,8 @@ class CounterRecord {
   }
 }
 
-interface MarkerGeneration {
-  start: number;
-  end: number;
-  marks: Map<string, number>;
-}
+/** Idempotency marks of one window length: per window number, the marks charged in it. */
+type MarksByWindow = Map<number, Map<string, number>>;
 
 /**
  * The in-process store. Every operation is synchronous, so a `consume` is atomic within the
@@ -178,7 +177,7 @@ export class MemoryStore implements Store {
   readonly maxKeys: number;
   private readonly now: () => number;
   private readonly records = new Map<string, CounterRecord>();
-  private readonly markers = new Map<number, MarkerGeneration>();
+  private readonly marks = new Map<number, MarksByWindow>();
   /** Slots held by every record, and marks: what `maxKeys` bounds. */
   private slotCount = 0;
   private markCount = 0;
@@ -222,12 +221,14 @@ export class MemoryStore implements Store {
       if (record === undefined) continue;
       if (refund.kind === 'window') {
         const window = this.windowOf(record, slot, refund.windowMs, now);
-        if (window * refund.windowMs !== refund.windowStart) continue;
+        // The window aimed at must be the one the slot holds: a slot of an ended window reads
+        // as empty, and taking from it would bring its old count back.
+        if (window * refund.windowMs !== refund.windowStart || record.window(slot) !== window) continue;
         if (refund.idempotencyKey !== undefined) {
           // Only the refund that finds the mark gives anything back: refunds are idempotent.
-          const marks = this.markGeneration(refund.windowMs, now);
+          const marks = this.marksOf(refund.windowMs, window, now, false);
           const marker = markerKey(refund.key, refund.idempotencyKey);
-          if (marks.start !== refund.windowStart || !marks.marks.has(marker)) continue;
+          if (marks === undefined || !marks.has(marker)) continue;
           this.mark(marks, marker, -1);
         }
         record.set(slot, Math.max(0, record.units(slot) - refund.cost), window);
@@ -277,7 +278,7 @@ export class MemoryStore implements Store {
   sweep(): void {
     const now = this.now();
     for (const [key, record] of this.records) if (record.expired(now)) this.drop(key, record);
-    for (const windowMs of this.markers.keys()) this.markGeneration(windowMs, now);
+    for (const [windowMs, windows] of this.marks) this.dropEndedMarks(windows, windowMs, now);
     this.lastFullSweep = now;
     this.sweeping = undefined;
     this.nextSweepAt = now + SWEEP_EVERY_MS;
@@ -285,7 +286,7 @@ export class MemoryStore implements Store {
 
   close(): void {
     this.records.clear();
-    this.markers.clear();
+    this.marks.clear();
     this.slotCount = 0;
     this.markCount = 0;
     this.sweeping = undefined;
@@ -294,6 +295,9 @@ export class MemoryStore implements Store {
   private decide(counters: readonly CounterSpec[], charge: boolean): ConsumeResult {
     const now = this.now();
     if (charge) this.sweepStep(now);
+    // Whether newcomers go to the overflow counters, settled before any record is looked up:
+    // the full sweep it may run drops records, which must not be ones this call then charges.
+    const atCap = charge && this.full(now);
     const count = counters.length;
     const records = this.scratchRecords;
     const slots = this.scratchSlots;
@@ -317,10 +321,12 @@ export class MemoryStore implements Store {
       const length = lengthOf(counter);
       let record = group;
       let slot = record === undefined ? -1 : record.find(length);
-      if (slot < 0 && charge && this.full(now)) {
+      let overflowing = false;
+      if (slot < 0 && atCap) {
         key = overflowKey(counter);
         record = this.records.get(key);
         slot = record === undefined ? -1 : record.find(length);
+        overflowing = true;
       }
       records[i] = record;
       slots[i] = slot;
@@ -336,16 +342,21 @@ export class MemoryStore implements Store {
             used = record!.units(slot);
           }
         }
+        // Counters of one call can share an overflow counter: each sees what the ones before it
+        // will charge, so that together they stay within its limit.
+        if (overflowing) used += this.chargedBefore(i, key, counters);
         const replay =
           counter.idempotencyKey !== undefined &&
-          this.marked(counter.windowMs, window, markerKey(key, counter.idempotencyKey), now);
+          (this.marksOf(counter.windowMs, window, now, false)?.has(markerKey(key, counter.idempotencyKey)) ??
+            false);
         windows[i] = window;
         before[i] = used;
         replays[i] = replay;
         if (!replay && used + counter.cost > counter.limit) admitted = false;
       } else {
         const tat = slot < 0 ? now : record!.units(slot);
-        const from = Math.max(tat, now);
+        let from = Math.max(tat, now);
+        if (overflowing) from += this.chargedBefore(i, key, counters) * counter.intervalMs;
         windows[i] = 0;
         before[i] = from;
         replays[i] = false;
@@ -382,8 +393,11 @@ export class MemoryStore implements Store {
       }
       record.set(slot, used + counter.cost, window);
       if (counter.idempotencyKey !== undefined) {
-        const marks = this.markGeneration(counter.windowMs, now);
-        if (marks.start === start) this.mark(marks, markerKey(key, counter.idempotencyKey), 1);
+        this.mark(
+          this.marksOf(counter.windowMs, window, now, true)!,
+          markerKey(key, counter.idempotencyKey),
+          1,
+        );
       }
     }
     return windowState(counter, used, start, charged, replayed, now, key === counter.key ? undefined : key);
@@ -411,7 +425,9 @@ export class MemoryStore implements Store {
    */
   private held(counter: CounterSpec): [CounterRecord | undefined, number] {
     const length = lengthOf(counter);
-    const record = this.records.get(counter.group ?? counter.key);
+    // An overflow counter is never in a group's record, whatever group the spec still names.
+    const overflow = counter.key.startsWith(OVERFLOW_PREFIX);
+    const record = this.records.get(overflow ? counter.key : (counter.group ?? counter.key));
     const slot = record === undefined ? -1 : record.find(length);
     if (slot >= 0 || counter.group === undefined) return [slot < 0 ? undefined : record, slot];
     const own = this.records.get(counter.key);
@@ -483,38 +499,62 @@ export class MemoryStore implements Store {
     }
   }
 
-  private marked(windowMs: number, window: number, marker: string, now: number): boolean {
-    const marks = this.markGeneration(windowMs, now);
-    return marks.start === window * windowMs && marks.marks.has(marker);
+  /**
+   * What the counters before `i` in this call, charged to the same overflow counter, will add
+   * to it: units for windows, costs for a bucket (the caller scales them by its interval).
+   */
+  private chargedBefore(i: number, key: string, counters: readonly CounterSpec[]): number {
+    const length = lengthOf(counters[i]!);
+    let units = 0;
+    for (let j = 0; j < i; j++)
+      if (this.scratchKeys[j] === key && lengthOf(counters[j]!) === length && !this.scratchReplays[j])
+        units += counters[j]!.cost;
+    return units;
+  }
+
+  /**
+   * The idempotency marks of one window. Marks belong to the window a slot counts in, which a
+   * clock stepping back can leave behind the clock's own: they are kept by window number.
+   */
+  private marksOf(
+    windowMs: number,
+    window: number,
+    now: number,
+    create: boolean,
+  ): Map<string, number> | undefined {
+    let windows = this.marks.get(windowMs);
+    if (windows === undefined) {
+      if (!create) return undefined;
+      windows = new Map();
+      this.marks.set(windowMs, windows);
+    }
+    let marks = windows.get(window);
+    if (marks === undefined && create) {
+      this.dropEndedMarks(windows, windowMs, now);
+      marks = new Map();
+      windows.set(window, marks);
+    }
+    return marks;
+  }
+
+  private dropEndedMarks(windows: MarksByWindow, windowMs: number, now: number): void {
+    for (const [window, marks] of windows) {
+      if ((window + 1) * windowMs > now) continue;
+      this.markCount -= marks.size;
+      windows.delete(window);
+    }
   }
 
   /** Adds to an idempotency mark, dropping it at zero. */
-  private mark(generation: MarkerGeneration, marker: string, amount: number): void {
-    const before = generation.marks.get(marker);
+  private mark(marks: Map<string, number>, marker: string, amount: number): void {
+    const before = marks.get(marker);
     const after = (before ?? 0) + amount;
     if (after > 0) {
       if (before === undefined) this.markCount++;
-      generation.marks.set(marker, after);
+      marks.set(marker, after);
     } else if (before !== undefined) {
-      generation.marks.delete(marker);
+      marks.delete(marker);
       this.markCount--;
     }
-  }
-
-  private markGeneration(windowMs: number, now: number): MarkerGeneration {
-    let generation = this.markers.get(windowMs);
-    if (generation !== undefined && now < generation.end && now >= generation.start) return generation;
-    const start = windowNumber(now, windowMs) * windowMs;
-    if (generation === undefined) {
-      generation = { start, end: start + windowMs, marks: new Map() };
-      this.markers.set(windowMs, generation);
-    } else if (start > generation.start) {
-      // Only forward, as window slots: a clock that steps back must not forget the marks.
-      this.markCount -= generation.marks.size;
-      generation.start = start;
-      generation.end = start + windowMs;
-      generation.marks = new Map();
-    }
-    return generation;
   }
 }

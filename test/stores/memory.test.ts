@@ -1,7 +1,7 @@
 import { createLimiter } from '../../lib/limiter.js';
 import type { CounterSpec } from '../../lib/store.js';
 import { MemoryStore } from '../../lib/stores/memory.js';
-import { manualClock } from '../helpers/clock.js';
+import { manualClock, T0 } from '../helpers/clock.js';
 import { requestFrom } from '../helpers/requests.js';
 
 const window = (key: string, limit = 5, cost = 1): CounterSpec => ({
@@ -143,5 +143,92 @@ describe('MemoryStore semantics', () => {
     for (let i = 0; i < 5; i++) store.consume([window('k'), bucket('k')]);
     store.reset([window('k'), bucket('k')]);
     expect(store.consume([window('k'), bucket('k')]).admitted).toBe(true);
+  });
+});
+
+describe('MemoryStore records: what a review of the record store found', () => {
+  const grouped = (group: string, limit = 5, idempotencyKey?: string): CounterSpec => ({
+    kind: 'window',
+    key: `${group}:60000`,
+    group,
+    windowMs: 60_000,
+    limit,
+    cost: 1,
+    ...(idempotencyKey === undefined ? {} : { idempotencyKey }),
+  });
+
+  test('a full sweep at the key cap never drops a record the same call then charges', () => {
+    const clock = manualClock(T0 + 30_000);
+    const store = new MemoryStore({ now: clock.now, maxKeys: 2 });
+    store.consume([window('a', 1)]);
+    store.consume([window('c', 5)]);
+    clock.set(T0 + 61_000);
+    // At the cap: the sweep that makes room drops a's ended record before a is looked up.
+    expect(store.consume([window('a', 1), window('b', 5)]).admitted).toBe(true);
+    expect(store.consume([window('a', 1)]).admitted).toBe(false);
+    expect(store.size).toBe(2);
+  });
+
+  test('counters of one call that share an overflow counter are both charged, and refunded once each', () => {
+    const store = new MemoryStore({ maxKeys: 1 });
+    store.consume([window('held')]);
+    const calls = Array.from({ length: 20 }, (_, i) =>
+      store.consume([window(`x${i}`, 10), window(`y${i}`, 10)]),
+    );
+    const admitted = calls.filter((call) => call.admitted);
+    // Each call takes 2 of the overflow counter's 10.
+    expect(admitted).toHaveLength(5);
+    const last = admitted[admitted.length - 1]!;
+    const aimed = last.counters.map((state, i) => ({
+      ...(window(`${i === 0 ? 'x' : 'y'}4`, 10) as Extract<CounterSpec, { kind: 'window' }>),
+      key: state.key!,
+      windowStart: state.windowStart!,
+    }));
+    store.refund(aimed);
+    expect(store.consume([window('x99', 10), window('y99', 10)]).admitted).toBe(true);
+    expect(store.consume([window('x98', 10), window('y98', 10)]).admitted).toBe(false);
+  });
+
+  test("a refund aimed at an overflow counter leaves the group's own record alone", () => {
+    const clock = manualClock();
+    const store = new MemoryStore({ now: clock.now, maxKeys: 2 });
+    store.consume([bucket('short-lived-1')]);
+    store.consume([bucket('short-lived-2')]);
+    const overflowed = store.consume([grouped('g')]);
+    const state = overflowed.counters[0]!;
+    expect(state.key).toBeDefined();
+    // The buckets refill and are swept at the next full pass: g gets a record of its own.
+    clock.advance(1_500);
+    store.consume([grouped('g')]);
+    store.refund([
+      {
+        ...(grouped('g') as Extract<CounterSpec, { kind: 'window' }>),
+        key: state.key!,
+        windowStart: state.windowStart!,
+      },
+    ]);
+    expect(store.peek([grouped('g')]).counters[0]!.remaining).toBe(4);
+    expect(store.peek([{ ...grouped('g'), key: state.key!, group: undefined }]).counters[0]!.remaining).toBe(
+      5,
+    );
+  });
+
+  test('idempotency marks follow the window a slot counts in when the clock steps back', () => {
+    const clock = manualClock(T0 + 30_000);
+    const store = new MemoryStore({ now: clock.now });
+    store.consume([grouped('k', 10)]);
+    clock.set(T0 - 30_000);
+    // k keeps counting in the later window; its marks go with that window.
+    const first = store.consume([grouped('k', 10, 'x')]);
+    expect(first.counters[0]!.windowStart).toBe(T0);
+    expect(store.consume([grouped('k', 10, 'x')]).counters[0]!.replayed).toBe(true);
+    store.refund([
+      { ...(grouped('k', 10, 'x') as Extract<CounterSpec, { kind: 'window' }>), windowStart: T0 },
+    ]);
+    expect(store.peek([grouped('k', 10)]).counters[0]!.remaining).toBe(9);
+    // A key first seen after the step back counts in the clock's window, marks and all.
+    const fresh = store.consume([grouped('n', 10, 'y')]);
+    expect(fresh.counters[0]!.windowStart).toBe(T0 - 60_000);
+    expect(store.consume([grouped('n', 10, 'y')]).counters[0]!.replayed).toBe(true);
   });
 });
