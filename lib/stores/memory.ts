@@ -243,7 +243,7 @@ export class MemoryStore implements Store {
     for (const charge of charges) {
       if (charge.cost <= 0) continue;
       const [held, slot] = this.held(charge);
-      let record = held;
+      const record = held;
       if (charge.kind === 'window') {
         const window =
           record === undefined
@@ -251,13 +251,10 @@ export class MemoryStore implements Store {
             : this.windowOf(record, slot, charge.windowMs, now);
         if (window * charge.windowMs !== charge.windowStart) continue;
         const used = record === undefined || record.window(slot) !== window ? 0 : record.units(slot);
-        record = this.opened(record, slot, charge);
-        record.set(record.find(charge.windowMs), used + charge.cost, window);
+        this.write(record, slot, charge, charge.key, used + charge.cost, window);
       } else {
         const tat = Math.max(record === undefined ? now : record.units(slot), now);
-        record = this.opened(record, slot, charge);
-        const after = tat + charge.cost * charge.intervalMs;
-        record.set(record.find(BUCKET), after, 0);
+        this.write(record, slot, charge, charge.key, tat + charge.cost * charge.intervalMs, 0);
       }
     }
   }
@@ -385,13 +382,7 @@ export class MemoryStore implements Store {
     const start = window * counter.windowMs;
     const charged = charge && !replayed && counter.cost > 0;
     if (charged) {
-      let record = this.scratchRecords[i];
-      let slot = this.scratchSlots[i]!;
-      if (record === undefined || slot < 0) {
-        record = this.opened(record, slot, counter, key);
-        slot = record.find(counter.windowMs);
-      }
-      record.set(slot, used + counter.cost, window);
+      this.write(this.scratchRecords[i], this.scratchSlots[i]!, counter, key, used + counter.cost, window);
       if (counter.idempotencyKey !== undefined) {
         this.mark(
           this.marksOf(counter.windowMs, window, now, true)!,
@@ -408,13 +399,14 @@ export class MemoryStore implements Store {
     const tat = this.scratchBefore[i]!;
     const charged = charge && counter.cost > 0;
     if (charged) {
-      let record = this.scratchRecords[i];
-      let slot = this.scratchSlots[i]!;
-      if (record === undefined || slot < 0) {
-        record = this.opened(record, slot, counter, key);
-        slot = record.find(BUCKET);
-      }
-      record.set(slot, tat + counter.cost * counter.intervalMs, 0);
+      this.write(
+        this.scratchRecords[i],
+        this.scratchSlots[i]!,
+        counter,
+        key,
+        tat + counter.cost * counter.intervalMs,
+        0,
+      );
     }
     return bucketState(counter, tat, charged, now, key === counter.key ? undefined : key);
   }
@@ -433,6 +425,22 @@ export class MemoryStore implements Store {
     const own = this.records.get(counter.key);
     const ownSlot = own === undefined ? -1 : own.find(length);
     return [ownSlot < 0 ? undefined : own, ownSlot];
+  }
+
+  /** Writes a charged counter's slot, opening its record or slot first when it has none yet. */
+  private write(
+    record: CounterRecord | undefined,
+    slot: number,
+    counter: CounterSpec,
+    key: string,
+    units: number,
+    window: number,
+  ): void {
+    if (record === undefined || slot < 0) {
+      record = this.opened(record, slot, counter, key);
+      slot = record.find(lengthOf(counter));
+    }
+    record.set(slot, units, window);
   }
 
   /**
