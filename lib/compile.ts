@@ -30,6 +30,8 @@ export interface CompiledLimit {
   readonly windowMs: number;
   /** Buckets: ms to regain one unit. */
   readonly intervalMs: number;
+  /** `PolicyState.windowMs`: the window's length, or the time a bucket takes to refill from empty. */
+  readonly spanMs: number;
   readonly keySuffix: string;
   /** The limit as a `RateLimit-Policy` item, built once. */
   readonly policy: string;
@@ -201,6 +203,7 @@ export function compileTier(
       max: window.max,
       windowMs: window.windowMs,
       intervalMs: 0,
+      spanMs: window.windowMs,
       keySuffix: `:${window.windowMs}`,
       policy: policyItem(id, window.max, window.windowMs),
       pinned: tier.headerLimit === window.name,
@@ -226,6 +229,7 @@ export function compileTier(
       max: tier.burst,
       windowMs: 0,
       intervalMs,
+      spanMs: Math.ceil(tier.burst * intervalMs),
       keySuffix: ':burst',
       policy: policyItem(id, tier.burst, tier.burst * intervalMs),
       pinned: tier.headerLimit === 'burst',

@@ -7,7 +7,7 @@ import type { TollgateOptions } from './options.js';
 import type { RequestInfo } from './request.js';
 import { requestIdOf } from './request-id.js';
 import { type Serializer, serializers } from './serializers/index.js';
-import { reportActualCost, settleWhenDone, usageRefusal } from './spend-cap.js';
+import { hasSettlement, reportActualCost, settleWhenDone, usageRefusal } from './spend-cap.js';
 
 declare global {
   namespace Express {
@@ -28,27 +28,34 @@ export function describeRequest(req: Request): RequestInfo<Request> {
 /**
  * A class rather than an object literal: method, query and body are read through
  * prototype getters, only when a key, tier or cost function asks. An object literal with an
- * accessor is built through V8's slow path, and reading `req.body` when no parser set it is a
- * missed lookup along Express's request prototypes (~3 µs each, in the benchmark's profiles).
+ * accessor is built through V8's slow path, and every property read on an Express request is
+ * costly: its shape changes as routing adds properties, so reads miss V8's inline caches and
+ * walk the prototype chain (several µs for a missing property, in the benchmark's profiles).
  */
 class ExpressRequestInfo implements RequestInfo<Request> {
   readonly ip: string | undefined;
   readonly headers: Request['headers'];
-  /** The whole path, as Koa gives it: a router's middleware otherwise sees only its own part. */
-  readonly path: string;
-  // Captured now, not read later: Express rewrites both as routing moves on, and a refund
-  // predicate runs after the response.
-  readonly params: Request['params'];
+  private pathRead: string | undefined = undefined;
+  private paramsRead: Request['params'] | undefined = undefined;
 
   constructor(readonly raw: Request) {
     this.ip = raw.ip;
     this.headers = raw.headers;
-    this.path = raw.baseUrl + raw.path;
-    this.params = raw.params;
   }
 
   get method(): string {
     return this.raw.method;
+  }
+
+  /** The whole path, as Koa gives it: a router's middleware otherwise sees only its own part. */
+  get path(): string {
+    this.pathRead ??= this.raw.baseUrl + this.raw.path;
+    return this.pathRead;
+  }
+
+  get params(): Request['params'] {
+    this.paramsRead ??= this.raw.params;
+    return this.paramsRead;
   }
 
   /** Express 5 parses the query string on access. */
@@ -58,6 +65,16 @@ class ExpressRequestInfo implements RequestInfo<Request> {
 
   get body(): unknown {
     return this.raw.body;
+  }
+
+  /**
+   * Reads path and params now, for what reads them after the middleware has called `next()`
+   * (a spending cap's refund predicate, after the response): Express rewrites both as routing
+   * moves on.
+   */
+  pin(): void {
+    void this.path;
+    void this.params;
   }
 }
 
@@ -77,7 +94,7 @@ export function rateLimit(options: ExpressOptions | Limiter<Request>): RequestHa
     req: Request,
     res: Response,
     next: NextFunction,
-    info: RequestInfo<Request>,
+    info: ExpressRequestInfo,
     decision: Decision | undefined,
   ): void {
     if (decision === undefined) {
@@ -85,7 +102,9 @@ export function rateLimit(options: ExpressOptions | Limiter<Request>): RequestHa
       return;
     }
     try {
-      const earlier = req.rateLimit;
+      // An own-property check first: reading a property the request lacks walks its whole
+      // prototype chain, and only stacked tollgate middleware find one here.
+      const earlier = Object.hasOwn(req, 'rateLimit') ? req.rateLimit : undefined;
       const combined = earlier === undefined ? decision : limiter.combine(earlier, decision);
       req.rateLimit = combined;
       if (!(combined.allowed || combined.shadow)) {
@@ -95,7 +114,10 @@ export function rateLimit(options: ExpressOptions | Limiter<Request>): RequestHa
         return;
       }
       setHeaders(res, combined.headers);
-      settleWhenDone(res, combined, info, limiter.reportError);
+      if (hasSettlement(combined)) {
+        info.pin();
+        settleWhenDone(res, combined, info, limiter.reportError);
+      }
     } catch (error) {
       next(error);
       return;
@@ -114,11 +136,11 @@ export function rateLimit(options: ExpressOptions | Limiter<Request>): RequestHa
   // Not `async`: an async middleware costs a promise of its own, and Express 5 chains another
   // onto it to catch its rejection; every failure here goes to `next` already.
   return function tollgate(req: Request, res: Response, next: NextFunction): void {
-    let info: RequestInfo<Request>;
+    let info: ExpressRequestInfo;
     let pending: Promise<Decision | undefined>;
     try {
       assertTrustworthyIp(req);
-      info = describeRequest(req);
+      info = new ExpressRequestInfo(req);
       pending = limiter.check(info);
     } catch (error) {
       next(error);

@@ -51,6 +51,7 @@ export { reportActualCost } from './spend-cap.js';
 export type {
   BucketCounterSpec,
   ConsumeResult,
+  CounterGroup,
   CounterSpec,
   CounterState,
   MaybePromise,

@@ -5,8 +5,33 @@ import type { RequestInfo } from './request.js';
 
 type MaybePromise<T> = T | Promise<T>;
 
-/** Key values kept readable in the store: short, and free of separators and braces. */
-const READABLE_VALUE = /^[A-Za-z0-9._@-]{1,64}$/;
+/**
+ * Whether a value is kept readable in the store: 1 to 64 of `A-Z a-z 0-9 . _ @ -`, so free of
+ * separators and braces. A loop over char codes rather than the equivalent regular expression
+ * (`/^[A-Za-z0-9._@-]{1,64}$/`): it runs for every scope of every request, and the regexp call
+ * was a tenth of a 4-scope decision.
+ */
+export function isReadableValue(value: string): boolean {
+  const length = value.length;
+  if (length === 0 || length > 64) return false;
+  for (let i = 0; i < length; i++) {
+    const c = value.charCodeAt(i);
+    // 0-9, A-Z, a-z, then - . @ _
+    if (
+      !(
+        (c >= 48 && c <= 57) ||
+        (c >= 65 && c <= 90) ||
+        (c >= 97 && c <= 122) ||
+        c === 45 ||
+        c === 46 ||
+        c === 64 ||
+        c === 95
+      )
+    )
+      return false;
+  }
+  return true;
+}
 
 /**
  * The store-safe form of a scope's value. Short plain values stay readable; anything long or
@@ -15,7 +40,7 @@ const READABLE_VALUE = /^[A-Za-z0-9._@-]{1,64}$/;
  * appears in a readable value, so the two forms cannot collide.
  */
 export function storeValue(value: string, alwaysHash: boolean): string {
-  if (!alwaysHash && READABLE_VALUE.test(value)) return value;
+  if (!alwaysHash && isReadableValue(value)) return value;
   return `#${createHash('sha256').update(value).digest('base64url').slice(0, 22)}`;
 }
 

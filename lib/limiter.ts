@@ -1,4 +1,5 @@
 import {
+  type CompiledFailure,
   type CompiledLimit,
   type CompiledScope,
   type CompiledTier,
@@ -28,7 +29,7 @@ import {
   resolveBudget,
   spendCounter,
 } from './spend-cap.js';
-import type { ConsumeResult, CounterSpec, CounterState, RefundSpec, Store } from './store.js';
+import type { ConsumeResult, CounterGroup, CounterSpec, CounterState, RefundSpec, Store } from './store.js';
 import { MemoryStore } from './stores/memory.js';
 import { asAdmitted, createSummariser, pickRefusalFields } from './summarise.js';
 
@@ -153,6 +154,19 @@ export function createLimiter<Raw = unknown>(options: TollgateOptions<Raw>): Lim
       'spendCap.name',
       `spendCap.name "${spendCap.name}" is used by a scope; give the cap its own name`,
     );
+  // The most counters one request can have: every scope in its largest tier, and the cap.
+  const maxCounters =
+    scopes.reduce(
+      (sum, scope) =>
+        sum +
+        Math.max(
+          0,
+          ...(scope.only === undefined ? [...scope.tiers!.values()] : [scope.only]).map(
+            (t) => t.limits.length,
+          ),
+        ),
+      0,
+    ) + (spendCap === undefined ? 0 : 1);
   const now = options.now ?? Date.now;
   const store = options.store ?? new MemoryStore({ now });
   const serializer = options.serializer ?? problem;
@@ -186,9 +200,12 @@ export function createLimiter<Raw = unknown>(options: TollgateOptions<Raw>): Lim
     if (skip !== undefined && (await skip(req))) return undefined;
     if (allowListed?.(req.ip)) return undefined;
 
-    const counters: CounterSpec[] = [];
+    // Sized for every counter a request can have, then cut to those it has: growing an empty
+    // array on the first push cost more than the rest of building the counters.
+    const counters: CounterSpec[] = new Array(maxCounters);
     // The limit behind each counter: its scope, tier, max and policy item, built at compile time.
-    const owners: CompiledLimit[] = [];
+    const owners: CompiledLimit[] = new Array(maxCounters);
+    let used = 0;
     let firstCost = 0;
     for (let s = 0; s < scopes.length; s++) {
       const scope = scopes[s]!;
@@ -206,19 +223,19 @@ export function createLimiter<Raw = unknown>(options: TollgateOptions<Raw>): Lim
       if (cost === undefined) return finish(standaloneRefusal(400, 'invalid_cost', scope), req);
       // A cost above a limit's whole capacity could never be admitted: no Retry-After would hold.
       if (cost > tier.maxCost) return finish(standaloneRefusal(400, 'cost_exceeds_limit', scope), req);
-      if (owners.length === 0) firstCost = cost;
-      // Keys are built for each request. A store finds a scope value's counters by their group
-      // with one lookup (the memory store's record), which costs less than a cache of key
-      // strings per value did: that was a second lookup, a cache miss of its own at 10,000 values.
-      const group = scope.keyPrefix + key;
+      if (used === 0) firstCost = cost;
+      // The store finds a scope value's counters by their group, from the namespace (one string
+      // per scope, built once) and the value: no string is joined or hashed for the lookup.
+      const group: CounterGroup = { namespace: scope.keyPrefix, value: key };
+      const groupKey = scope.keyPrefix + key;
       const limits = tier.limits;
       for (let k = 0; k < limits.length; k++) {
         const limit = limits[k]!;
-        counters.push(
+        counters[used] =
           limit.kind === 'window'
             ? {
                 kind: 'window',
-                key: group + limit.keySuffix,
+                key: groupKey + limit.keySuffix,
                 group,
                 windowMs: limit.windowMs,
                 limit: limit.max,
@@ -226,14 +243,13 @@ export function createLimiter<Raw = unknown>(options: TollgateOptions<Raw>): Lim
               }
             : {
                 kind: 'bucket',
-                key: group + limit.keySuffix,
+                key: groupKey + limit.keySuffix,
                 group,
                 capacity: limit.max,
                 intervalMs: limit.intervalMs,
                 cost,
-              },
-        );
-        owners.push(limit);
+              };
+        owners[used++] = limit;
       }
     }
     let spendIndex = -1;
@@ -250,13 +266,14 @@ export function createLimiter<Raw = unknown>(options: TollgateOptions<Raw>): Lim
         const idempotencyKey = idempotencyKeyOf(spendCap, req);
         if (idempotencyKey === false)
           return finish(standaloneRefusal(400, 'invalid_idempotency_key', spendCap), req);
-        if (owners.length === 0) firstCost = cost;
-        spendIndex = counters.length;
-        counters.push(spendCounter(spendCap, key, budget, cost, idempotencyKey));
-        owners.push(spendLimit(spendCap, budget));
+        if (used === 0) firstCost = cost;
+        spendIndex = used;
+        counters[used] = spendCounter(spendCap, key, budget, cost, idempotencyKey);
+        owners[used++] = spendLimit(spendCap, budget);
       }
     }
-    if (counters.length === 0) return finish(unlimitedDecision(now()), req);
+    if (used === 0) return finish(unlimitedDecision(now()), req);
+    counters.length = used;
 
     let result: ConsumeResult;
     let storeError: unknown;
@@ -276,33 +293,13 @@ export function createLimiter<Raw = unknown>(options: TollgateOptions<Raw>): Lim
       result = failure.store.consume(charged);
     }
 
-    const policies: PolicyState[] = new Array(counters.length);
-    for (let i = 0; i < counters.length; i++) {
-      const limit = owners[i]!;
-      const state = result.counters[i]!;
-      const shrunk = chargedStore === store ? undefined : failure.kind === 'insurance' ? failure : undefined;
-      const max = shrunk === undefined ? limit.max : shrunk.shrinkMax(limit.max);
-      // Insurance buckets refill `divisor` times slower: each instance gets its share of the rate.
-      const intervalMs = shrunk === undefined ? limit.intervalMs : limit.intervalMs * shrunk.divisor;
-      policies[i] = {
-        id: limit.id,
-        scope: limit.scope,
-        name: limit.name,
-        kind: limit.kind,
-        unit: limit.unit,
-        tier: limit.tier,
-        limit: max,
-        remaining: state.remaining,
-        resetAt: state.resetAt,
-        windowMs: limit.kind === 'window' ? limit.windowMs : Math.ceil(max * intervalMs),
-        allowed: state.allowed,
-        retryAt: state.retryAt,
-        policy:
-          shrunk === undefined
-            ? limit.policy
-            : policyItem(limit.id, max, limit.kind === 'window' ? limit.windowMs : max * intervalMs),
-        pinned: limit.pinned,
-      };
+    const policies: PolicyState[] = new Array(used);
+    const states = result.counters;
+    if (chargedStore === store) {
+      for (let i = 0; i < used; i++) policies[i] = policyState(owners[i]!, states[i]!);
+    } else {
+      const insurance = failure as Extract<CompiledFailure, { kind: 'insurance' }>;
+      for (let i = 0; i < used; i++) policies[i] = insuredPolicyState(owners[i]!, states[i]!, insurance);
     }
     const decision = summarise(policies, result.now, firstCost, storeError);
     if (result.admitted) {
@@ -461,6 +458,45 @@ const STANDALONE_MESSAGES: Record<string, string> = {
   invalid_idempotency_key: 'The Idempotency-Key header must be 1 to 255 printable characters',
 };
 
+/** A limit's state after the store call. */
+function policyState(limit: CompiledLimit, state: CounterState): PolicyState {
+  return {
+    id: limit.id,
+    scope: limit.scope,
+    name: limit.name,
+    kind: limit.kind,
+    unit: limit.unit,
+    tier: limit.tier,
+    limit: limit.max,
+    remaining: state.remaining,
+    resetAt: state.resetAt,
+    windowMs: limit.spanMs,
+    allowed: state.allowed,
+    retryAt: state.retryAt,
+    policy: limit.policy,
+    pinned: limit.pinned,
+  };
+}
+
+/**
+ * A limit's state as the insurance store counted it: each of `divisor` instances holds its
+ * share of the limit, and its buckets refill `divisor` times slower.
+ */
+function insuredPolicyState(
+  limit: CompiledLimit,
+  state: CounterState,
+  insurance: Extract<CompiledFailure, { kind: 'insurance' }>,
+): PolicyState {
+  const max = insurance.shrinkMax(limit.max);
+  const spanMs = limit.kind === 'window' ? limit.windowMs : max * limit.intervalMs * insurance.divisor;
+  return {
+    ...policyState(limit, state),
+    limit: max,
+    windowMs: Math.ceil(spanMs),
+    policy: policyItem(limit.id, max, spanMs),
+  };
+}
+
 /** The spending cap as the limit behind its counter: its max is the request's budget. */
 function spendLimit<Raw>(cap: CompiledSpendCap<Raw>, budget: number): CompiledLimit {
   return {
@@ -473,6 +509,7 @@ function spendLimit<Raw>(cap: CompiledSpendCap<Raw>, budget: number): CompiledLi
     max: budget,
     windowMs: DAY_MS,
     intervalMs: 0,
+    spanMs: DAY_MS,
     keySuffix: '',
     policy: policyItem(cap.id, budget, DAY_MS),
     pinned: false,

@@ -30,14 +30,13 @@ export interface WindowCounterSpec {
   /** The counter's key, the same for each of its windows: the store tells them apart. */
   readonly key: string;
   /**
-   * The counters of one scope value share a group (the limiter gives the key they have in
-   * common, e.g. `tg:ip:203.0.113.7`, and their keys are the group and a suffix naming the
-   * window length or the bucket) and come one after another. So within a group the kind and
-   * `windowMs` tell counters apart as well as their keys do, and a store may keep a group's
-   * counters together, as the memory store does, to find them all with one lookup. A store may
-   * also ignore groups and go by `key` alone, as the Redis store does.
+   * The scope value the counter belongs to. The counters of one scope value (its minute, hour
+   * and burst) share a group and come one after another, so within a group the kind and
+   * `windowMs` tell counters apart as well as their keys do. A store may keep a group's counters
+   * together, as the memory store does, to find them all with one lookup; it may also ignore
+   * groups and go by `key` alone, as the Redis store does.
    */
-  readonly group?: string;
+  readonly group?: CounterGroup;
   /** Window length in ms; windows are aligned to the Unix epoch (UTC). */
   readonly windowMs: number;
   /** Units the window admits in all. */
@@ -57,12 +56,26 @@ export interface BucketCounterSpec {
   readonly kind: 'bucket';
   readonly key: string;
   /** As `WindowCounterSpec.group`. */
-  readonly group?: string;
+  readonly group?: CounterGroup;
   /** Units the bucket holds when full: the most that can arrive at once. */
   readonly capacity: number;
   /** Milliseconds to regain one unit (may be fractional: 60 000 / 7 for 7 a minute). */
   readonly intervalMs: number;
   readonly cost: number;
+}
+
+/**
+ * A scope value, e.g. the client address `203.0.113.7` of the limiter's `ip` scope. The
+ * counters' keys are `namespace + value` and a suffix naming the window length or the bucket.
+ * Given apart rather than joined so that a store can find a value's record without building
+ * (and hashing) a string per request: the namespace is one string per scope, made when the
+ * limiter is built.
+ */
+export interface CounterGroup {
+  /** The scope's key prefix, e.g. `tg:ip:`. */
+  readonly namespace: string;
+  /** The scope value, store-safe (see `storeValue`). */
+  readonly value: string;
 }
 
 export interface CounterState {

@@ -31,7 +31,9 @@ export function createSummariser({ shadow, format, scopes }: SummaryContext): Su
   return function summarise(policies, at, cost, storeError) {
     let binding: PolicyState | undefined;
     let allowed = true;
-    for (const policy of policies) {
+    // Indexed loops: `for…of` over an array builds an iterator for every request.
+    for (let i = 0; i < policies.length; i++) {
+      const policy = policies[i]!;
       if (!policy.allowed) {
         if (allowed || binding === undefined || policy.retryAt > binding.retryAt) binding = policy;
         allowed = false;
@@ -41,7 +43,10 @@ export function createSummariser({ shadow, format, scopes }: SummaryContext): Su
         binding = policy;
     }
     if (allowed && binding === undefined)
-      for (const policy of policies) if (binding === undefined || closer(policy, binding)) binding = policy;
+      for (let i = 0; i < policies.length; i++) {
+        const policy = policies[i]!;
+        if (binding === undefined || closer(policy, binding)) binding = policy;
+      }
     const reported = binding === undefined ? undefined : pinnedOf(policies, binding);
     const retryAfter =
       allowed || binding === undefined ? undefined : Math.max(1, Math.ceil((binding.retryAt - at) / 1000));

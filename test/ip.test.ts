@@ -1,4 +1,6 @@
-import { canonicalIp, compileAllowList, ipKey, parseIPv6 } from '../lib/ip.js';
+import { isIPv4 } from 'node:net';
+import fc from 'fast-check';
+import { canonicalIp, compileAllowList, ipKey, isDottedQuad, parseIPv6 } from '../lib/ip.js';
 
 describe('ipKey', () => {
   test('IPv4 is its own key', () => expect(ipKey('203.0.113.7', 56)).toBe('203.0.113.7'));
@@ -45,6 +47,48 @@ describe('ipKey', () => {
     ['x'.repeat(10_000)],
     ['::ffff:1.2.3'],
   ])('%p has no key', (value) => expect(ipKey(value as string | undefined, 56)).toBeUndefined());
+});
+
+describe('isDottedQuad', () => {
+  test.each([
+    ['203.0.113.7', true],
+    ['0.0.0.0', true],
+    ['255.255.255.255', true],
+    ['256.1.1.1', false],
+    ['01.2.3.4', false],
+    ['1.2.3', false],
+    ['1.2.3.4.', false],
+    ['1.2.3.4.5', false],
+    ['1..3.4', false],
+    [' 1.2.3.4', false],
+    ['1.2.3.4 ', false],
+    ['1.2.3.-4', false],
+    ['1.2.3.0x4', false],
+    ['１.2.3.4', false],
+    ['', false],
+  ])('%s: %s, as net.isIPv4 says', (text, expected) => {
+    expect(isDottedQuad(text)).toBe(expected);
+    expect(isIPv4(text)).toBe(expected);
+  });
+
+  test('agrees with net.isIPv4 on any text made of digits and dots', () => {
+    const quadLike = fc.stringMatching(/^[0-9.]{0,17}$/);
+    fc.assert(
+      fc.property(quadLike, (text) => isDottedQuad(text) === isIPv4(text)),
+      { numRuns: 20_000 },
+    );
+  });
+
+  test('agrees with net.isIPv4 on every formatted address and on arbitrary strings', () => {
+    const octet = fc.oneof(fc.integer({ min: 0, max: 300 }).map(String), fc.stringMatching(/^0[0-9]{1,2}$/));
+    const quad = fc.array(octet, { minLength: 3, maxLength: 5 }).map((parts) => parts.join('.'));
+    fc.assert(
+      fc.property(fc.oneof(quad, fc.string()), (text) => isDottedQuad(text) === isIPv4(text)),
+      {
+        numRuns: 20_000,
+      },
+    );
+  });
 });
 
 describe('parseIPv6', () => {

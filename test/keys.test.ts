@@ -1,4 +1,5 @@
-import { compileKeySource, storeValue } from '../lib/keys.js';
+import fc from 'fast-check';
+import { compileKeySource, isReadableValue, storeValue } from '../lib/keys.js';
 import { requestFrom } from './helpers/requests.js';
 
 const options = { ipv6Subnet: 56, apiKeyHeader: 'x-api-key' };
@@ -15,6 +16,21 @@ describe('store values', () => {
   ])('%s becomes a bounded hash', (_what, value) => {
     const key = storeValue(value, false);
     expect(key).toMatch(/^#[A-Za-z0-9_-]{22}$/);
+  });
+
+  test('readable means 1 to 64 of A-Z a-z 0-9 . _ @ -, exactly as the pattern it replaced', () => {
+    const pattern = /^[A-Za-z0-9._@-]{1,64}$/;
+    const nearlyReadable = fc
+      .array(fc.constantFrom(...'aZ09._@-:{} #/\n\t\u0000\u00e9'), { maxLength: 70 })
+      .map((chars) => chars.join(''));
+    fc.assert(
+      fc.property(fc.oneof(nearlyReadable, fc.string({ maxLength: 80 })), (value) => {
+        expect(isReadableValue(value)).toBe(pattern.test(value));
+      }),
+      { numRuns: 20_000 },
+    );
+    expect(isReadableValue('a'.repeat(64))).toBe(true);
+    expect(isReadableValue('a'.repeat(65))).toBe(false);
   });
 
   test('hashes never collide with readable values', () => {

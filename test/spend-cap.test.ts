@@ -264,6 +264,36 @@ describe('settlement through Express', () => {
     expect((await usage(on4xx.server)).used).toBe(0);
   });
 
+  test('a refund predicate sees the path and params of the decision, not what routing left after the response', async () => {
+    const clock = manualClock(MIDNIGHT - 3_600_000);
+    const seen: unknown[] = [];
+    const limiter = createLimiter<Request>({
+      now: clock.now,
+      store: new MemoryStore({ now: clock.now }),
+      spendCap: {
+        key: userKey,
+        budget: 1000,
+        cost: 100,
+        refundWhen: (status, req) => {
+          seen.push([status, req.path, req.params]);
+          return false;
+        },
+      },
+    });
+    const server = express();
+    const v1 = express.Router();
+    v1.use('/models/:model', rateLimit(limiter));
+    server.use('/v1', v1);
+    // Routing goes on past the limiter: by the time the response finishes, req.baseUrl and
+    // req.params are the route's.
+    server.post('/v1/models/:name/generate', (_req, res) => {
+      res.status(201).json({ ok: true });
+    });
+    await request(server).post('/v1/models/m-7/generate').set('x-user', 'u').expect(201);
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(seen).toEqual([[201, '/v1/models/m-7/generate', { model: 'm-7' }]]);
+  });
+
   test('adjust-after: reserve an estimate, settle the actual cost when the response finishes', async () => {
     const { server } = app();
     await request(server).post('/tokens').set({ 'x-user': 'u', 'x-credits': '100', 'x-actual': '40' });

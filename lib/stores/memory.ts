@@ -1,8 +1,8 @@
 import type { JsonSchema } from '../config-validation.js';
 import { validateOptions } from '../config-validation.js';
 import type {
-  BucketCounterSpec,
   ConsumeResult,
+  CounterGroup,
   CounterSpec,
   CounterState,
   RefundSpec,
@@ -38,6 +38,11 @@ export const memoryStoreOptionsSchema: JsonSchema = {
 };
 
 const OVERFLOW_PREFIX = '\u0000overflow';
+/**
+ * The namespace of records held under a counter's own key: counters given without a group,
+ * and overflow counters. No limiter namespace starts with a NUL.
+ */
+const BY_KEY = '\u0000key';
 /** The length of a bucket's slot, which has no window. */
 const BUCKET = -1;
 /** The length of a slot not in use. */
@@ -47,11 +52,21 @@ const SWEEP_EVERY_MS = 60_000;
 /** Records a pass looks at per `consume`, so that no call pays for a whole pass. */
 const SWEEP_STEP = 16;
 
+/** `decide`'s flags for a counter: it went to its overflow counter; its charge is a replay. */
+const OVERFLOWING = 1;
+const REPLAYED = 2;
+
 /** The counter every newcomer of the same limit shares once the store is full. */
 function overflowKey(counter: CounterSpec): string {
   return counter.kind === 'window'
     ? `${OVERFLOW_PREFIX}:w:${counter.windowMs}:${counter.limit}`
     : `${OVERFLOW_PREFIX}:b:${counter.capacity}:${counter.intervalMs}`;
+}
+
+/** Whether two counters share one overflow counter: `overflowKey` would give both the same key. */
+function sameOverflow(a: CounterSpec, b: CounterSpec): boolean {
+  if (a.kind === 'window') return b.kind === 'window' && a.windowMs === b.windowMs && a.limit === b.limit;
+  return b.kind === 'bucket' && a.capacity === b.capacity && a.intervalMs === b.intervalMs;
 }
 
 /** Where a window remembers that an idempotency key was charged; reclaimed with the window. */
@@ -176,22 +191,27 @@ type MarksByWindow = Map<number, Map<string, number>>;
 export class MemoryStore implements Store {
   readonly maxKeys: number;
   private readonly now: () => number;
-  private readonly records = new Map<string, CounterRecord>();
+  /** Records by namespace, then by value: see `CounterGroup`. */
+  private readonly records = new Map<string, Map<string, CounterRecord>>();
   private readonly marks = new Map<number, MarksByWindow>();
   /** Slots held by every record, and marks: what `maxKeys` bounds. */
   private slotCount = 0;
   private markCount = 0;
   private lastFullSweep = Number.NEGATIVE_INFINITY;
   private nextSweepAt = 0;
+  /** The pass under way: the namespaces still to visit, and the one being visited. */
+  private sweepingNamespaces: Iterator<Map<string, CounterRecord>> | undefined;
   private sweeping: Iterator<[string, CounterRecord]> | undefined;
+  private sweepingIn: Map<string, CounterRecord> | undefined;
   // Scratch space of `decide`, which is synchronous and never re-entered: allocated once per
-  // store rather than for each call.
-  private readonly scratchRecords: (CounterRecord | undefined)[] = [];
-  private readonly scratchSlots: number[] = [];
-  private readonly scratchKeys: string[] = [];
-  private readonly scratchWindows: number[] = [];
-  private readonly scratchBefore: number[] = [];
-  private readonly scratchReplays: boolean[] = [];
+  // store, grown when a call brings more counters. Numbers go in typed arrays, which hold them
+  // unboxed (window starts and arrival times are beyond small integers) and take no write
+  // barrier.
+  private scratchRecords: (CounterRecord | undefined)[] = [];
+  private scratchSlots = new Int32Array(0);
+  private scratchWindows = new Float64Array(0);
+  private scratchBefore = new Float64Array(0);
+  private scratchFlags = new Uint8Array(0);
 
   constructor(options: MemoryStoreOptions = {}) {
     validateOptions(memoryStoreOptionsSchema, options, 'MemoryStore options');
@@ -274,10 +294,11 @@ export class MemoryStore implements Store {
   /** Drops every record whose windows have all ended and bucket refilled, and ended marks. */
   sweep(): void {
     const now = this.now();
-    for (const [key, record] of this.records) if (record.expired(now)) this.drop(key, record);
+    for (const records of this.records.values())
+      for (const [value, record] of records) if (record.expired(now)) this.drop(records, value, record);
     for (const [windowMs, windows] of this.marks) this.dropEndedMarks(windows, windowMs, now);
     this.lastFullSweep = now;
-    this.sweeping = undefined;
+    this.stopSweeping();
     this.nextSweepAt = now + SWEEP_EVERY_MS;
   }
 
@@ -286,7 +307,7 @@ export class MemoryStore implements Store {
     this.marks.clear();
     this.slotCount = 0;
     this.markCount = 0;
-    this.sweeping = undefined;
+    this.stopSweeping();
   }
 
   private decide(counters: readonly CounterSpec[], charge: boolean): ConsumeResult {
@@ -296,38 +317,35 @@ export class MemoryStore implements Store {
     // the full sweep it may run drops records, which must not be ones this call then charges.
     const atCap = charge && this.full(now);
     const count = counters.length;
+    if (count > this.scratchSlots.length) this.growScratch(count);
     const records = this.scratchRecords;
     const slots = this.scratchSlots;
-    const keys = this.scratchKeys;
     const windows = this.scratchWindows;
     const before = this.scratchBefore;
-    const replays = this.scratchReplays;
+    const flags = this.scratchFlags;
     let admitted = true;
-    let groupKey: string | undefined;
-    let group: CounterRecord | undefined;
+    let lastGroup: CounterGroup | undefined;
+    let groupRecord: CounterRecord | undefined;
 
+    // First every counter is read, then, only if all of them admit their cost, charged.
     for (let i = 0; i < count; i++) {
       const counter = counters[i]!;
-      let key = counter.key;
+      const group = counter.group;
       // A group's counters come one after another: one lookup finds them all.
-      const wanted = counter.group ?? key;
-      if (wanted !== groupKey) {
-        groupKey = wanted;
-        group = this.records.get(wanted);
-      }
+      if (group === undefined) groupRecord = this.lookup(BY_KEY, counter.key);
+      else if (group !== lastGroup) groupRecord = this.lookup(group.namespace, group.value);
+      lastGroup = group;
       const length = lengthOf(counter);
-      let record = group;
+      let record = groupRecord;
       let slot = record === undefined ? -1 : record.find(length);
-      let overflowing = false;
+      let flag = 0;
       if (slot < 0 && atCap) {
-        key = overflowKey(counter);
-        record = this.records.get(key);
+        record = this.lookup(BY_KEY, overflowKey(counter));
         slot = record === undefined ? -1 : record.find(length);
-        overflowing = true;
+        flag = OVERFLOWING;
       }
       records[i] = record;
       slots[i] = slot;
-      keys[i] = key;
       if (counter.kind === 'window') {
         let window = windowNumber(now, counter.windowMs);
         let used = 0;
@@ -341,74 +359,81 @@ export class MemoryStore implements Store {
         }
         // Counters of one call can share an overflow counter: each sees what the ones before it
         // will charge, so that together they stay within its limit.
-        if (overflowing) used += this.chargedBefore(i, key, counters);
-        const replay =
-          counter.idempotencyKey !== undefined &&
-          (this.marksOf(counter.windowMs, window, now, false)?.has(markerKey(key, counter.idempotencyKey)) ??
-            false);
+        if (flag === OVERFLOWING) used += this.chargedBefore(i, counters);
+        if (counter.idempotencyKey !== undefined && this.isMarked(counter, flag, window, now))
+          flag |= REPLAYED;
         windows[i] = window;
         before[i] = used;
-        replays[i] = replay;
-        if (!replay && used + counter.cost > counter.limit) admitted = false;
+        if ((flag & REPLAYED) === 0 && used + counter.cost > counter.limit) admitted = false;
       } else {
         const tat = slot < 0 ? now : record!.units(slot);
         let from = Math.max(tat, now);
-        if (overflowing) from += this.chargedBefore(i, key, counters) * counter.intervalMs;
+        if (flag === OVERFLOWING) from += this.chargedBefore(i, counters) * counter.intervalMs;
         windows[i] = 0;
         before[i] = from;
-        replays[i] = false;
         if (!bucketAdmits(counter, from, now)) admitted = false;
       }
+      flags[i] = flag;
     }
 
     const states: CounterState[] = new Array(count);
     const charging = admitted && charge;
     for (let i = 0; i < count; i++) {
       const counter = counters[i]!;
-      states[i] =
-        counter.kind === 'window'
-          ? this.settleWindow(counter, i, charging, now)
-          : this.settleBucket(counter, i, charging, now);
+      const record = records[i];
       records[i] = undefined;
+      const flag = flags[i]!;
+      // The key charged when it is not the counter's own: rare, so built again rather than kept.
+      const elsewhere = (flag & OVERFLOWING) === 0 ? undefined : overflowKey(counter);
+      if (counter.kind === 'window') {
+        const window = windows[i]!;
+        const used = before[i]!;
+        const replayed = (flag & REPLAYED) !== 0;
+        const charged = charging && !replayed && counter.cost > 0;
+        if (charged) {
+          const key = elsewhere ?? counter.key;
+          this.write(record, slots[i]!, counter, key, used + counter.cost, window);
+          if (counter.idempotencyKey !== undefined)
+            this.mark(
+              this.marksOf(counter.windowMs, window, now, true)!,
+              markerKey(key, counter.idempotencyKey),
+              1,
+            );
+        }
+        states[i] = windowState(counter, used, window * counter.windowMs, charged, replayed, now, elsewhere);
+      } else {
+        const tat = before[i]!;
+        const charged = charging && counter.cost > 0;
+        if (charged)
+          this.write(
+            record,
+            slots[i]!,
+            counter,
+            elsewhere ?? counter.key,
+            tat + counter.cost * counter.intervalMs,
+            0,
+          );
+        states[i] = bucketState(counter, tat, charged, now, elsewhere);
+      }
     }
     return { admitted, now, counters: states };
   }
 
-  private settleWindow(counter: WindowCounterSpec, i: number, charge: boolean, now: number): CounterState {
-    const key = this.scratchKeys[i]!;
-    const window = this.scratchWindows[i]!;
-    const used = this.scratchBefore[i]!;
-    const replayed = this.scratchReplays[i]!;
-    const start = window * counter.windowMs;
-    const charged = charge && !replayed && counter.cost > 0;
-    if (charged) {
-      this.write(this.scratchRecords[i], this.scratchSlots[i]!, counter, key, used + counter.cost, window);
-      if (counter.idempotencyKey !== undefined) {
-        this.mark(
-          this.marksOf(counter.windowMs, window, now, true)!,
-          markerKey(key, counter.idempotencyKey),
-          1,
-        );
-      }
-    }
-    return windowState(counter, used, start, charged, replayed, now, key === counter.key ? undefined : key);
+  private growScratch(count: number): void {
+    const size = Math.max(count, 2 * this.scratchSlots.length, 16);
+    this.scratchRecords = new Array(size).fill(undefined);
+    this.scratchSlots = new Int32Array(size);
+    this.scratchWindows = new Float64Array(size);
+    this.scratchBefore = new Float64Array(size);
+    this.scratchFlags = new Uint8Array(size);
   }
 
-  private settleBucket(counter: BucketCounterSpec, i: number, charge: boolean, now: number): CounterState {
-    const key = this.scratchKeys[i]!;
-    const tat = this.scratchBefore[i]!;
-    const charged = charge && counter.cost > 0;
-    if (charged) {
-      this.write(
-        this.scratchRecords[i],
-        this.scratchSlots[i]!,
-        counter,
-        key,
-        tat + counter.cost * counter.intervalMs,
-        0,
-      );
-    }
-    return bucketState(counter, tat, charged, now, key === counter.key ? undefined : key);
+  /** Whether a window counter's idempotency key was already charged in `window`. */
+  private isMarked(counter: WindowCounterSpec, flag: number, window: number, now: number): boolean {
+    const marks = this.marksOf(counter.windowMs, window, now, false);
+    if (marks === undefined) return false;
+    const key = (flag & OVERFLOWING) === 0 ? counter.key : overflowKey(counter);
+    return marks.has(markerKey(key, counter.idempotencyKey!));
   }
 
   /**
@@ -417,12 +442,15 @@ export class MemoryStore implements Store {
    */
   private held(counter: CounterSpec): [CounterRecord | undefined, number] {
     const length = lengthOf(counter);
+    const group = counter.group;
     // An overflow counter is never in a group's record, whatever group the spec still names.
-    const overflow = counter.key.startsWith(OVERFLOW_PREFIX);
-    const record = this.records.get(overflow ? counter.key : (counter.group ?? counter.key));
+    const record =
+      group === undefined || counter.key.startsWith(OVERFLOW_PREFIX)
+        ? this.lookup(BY_KEY, counter.key)
+        : this.lookup(group.namespace, group.value);
     const slot = record === undefined ? -1 : record.find(length);
-    if (slot >= 0 || counter.group === undefined) return [slot < 0 ? undefined : record, slot];
-    const own = this.records.get(counter.key);
+    if (slot >= 0 || group === undefined) return [slot < 0 ? undefined : record, slot];
+    const own = this.lookup(BY_KEY, counter.key);
     const ownSlot = own === undefined ? -1 : own.find(length);
     return [ownSlot < 0 ? undefined : own, ownSlot];
   }
@@ -454,12 +482,20 @@ export class MemoryStore implements Store {
     key: string = counter.key,
   ): CounterRecord {
     if (record !== undefined && slot >= 0) return record;
-    const recordKey = key === counter.key ? (counter.group ?? key) : key;
+    // Held under its group, or under its key: a counter without a group, or an overflow counter.
+    const group = key === counter.key ? counter.group : undefined;
+    const namespace = group === undefined ? BY_KEY : group.namespace;
+    const value = group === undefined ? key : group.value;
     // Another counter of the same call may have opened the record since `decide` looked.
-    let opened = record ?? this.records.get(recordKey);
+    let records = this.records.get(namespace);
+    if (records === undefined) {
+      records = new Map();
+      this.records.set(namespace, records);
+    }
+    let opened = record ?? records.get(value);
     if (opened === undefined) {
       opened = new CounterRecord();
-      this.records.set(recordKey, opened);
+      records.set(value, opened);
     }
     if (opened.find(lengthOf(counter)) < 0) {
       opened.open(lengthOf(counter));
@@ -473,8 +509,12 @@ export class MemoryStore implements Store {
     return Math.max(windowNumber(now, windowMs), record.window(slot));
   }
 
-  private drop(key: string, record: CounterRecord): void {
-    this.records.delete(key);
+  private lookup(namespace: string, value: string): CounterRecord | undefined {
+    return this.records.get(namespace)?.get(value);
+  }
+
+  private drop(records: Map<string, CounterRecord>, value: string, record: CounterRecord): void {
+    records.delete(value);
     this.slotCount -= record.slots;
   }
 
@@ -491,32 +531,45 @@ export class MemoryStore implements Store {
 
   /** Moves the periodic pass on by a few records, starting one every `SWEEP_EVERY_MS`. */
   private sweepStep(now: number): void {
-    if (this.sweeping === undefined) {
+    if (this.sweepingNamespaces === undefined) {
       if (now < this.nextSweepAt) return;
       this.nextSweepAt = now + SWEEP_EVERY_MS;
-      this.sweeping = this.records.entries();
+      this.sweepingNamespaces = this.records.values();
     }
     for (let n = 0; n < SWEEP_STEP; n++) {
-      const next = this.sweeping.next();
-      if (next.done === true) {
-        this.sweeping = undefined;
-        return;
+      const next = this.sweeping?.next();
+      if (next === undefined || next.done === true) {
+        const namespace = this.sweepingNamespaces.next();
+        if (namespace.done === true) {
+          this.stopSweeping();
+          return;
+        }
+        this.sweepingIn = namespace.value;
+        this.sweeping = namespace.value.entries();
+        continue;
       }
-      const [key, record] = next.value;
-      if (record.expired(now)) this.drop(key, record);
+      const [value, record] = next.value;
+      if (record.expired(now)) this.drop(this.sweepingIn!, value, record);
     }
+  }
+
+  private stopSweeping(): void {
+    this.sweepingNamespaces = undefined;
+    this.sweeping = undefined;
+    this.sweepingIn = undefined;
   }
 
   /**
    * What the counters before `i` in this call, charged to the same overflow counter, will add
    * to it: units for windows, costs for a bucket (the caller scales them by its interval).
    */
-  private chargedBefore(i: number, key: string, counters: readonly CounterSpec[]): number {
-    const length = lengthOf(counters[i]!);
+  private chargedBefore(i: number, counters: readonly CounterSpec[]): number {
+    const counter = counters[i]!;
     let units = 0;
-    for (let j = 0; j < i; j++)
-      if (this.scratchKeys[j] === key && lengthOf(counters[j]!) === length && !this.scratchReplays[j])
-        units += counters[j]!.cost;
+    for (let j = 0; j < i; j++) {
+      const other = counters[j]!;
+      if (this.scratchFlags[j] === OVERFLOWING && sameOverflow(counter, other)) units += other.cost;
+    }
     return units;
   }
 

@@ -1,4 +1,4 @@
-import type { CounterSpec, RefundSpec, Store } from '../../lib/store.js';
+import type { CounterGroup, CounterSpec, RefundSpec, Store } from '../../lib/store.js';
 import { MemoryStore } from '../../lib/stores/memory.js';
 import { RedisStore } from '../../lib/stores/redis.js';
 import type { ManualClock } from '../helpers/clock.js';
@@ -41,8 +41,19 @@ function redisFactory(kind: ClientKind): StoreFactory {
  */
 function groupedMemoryStore(clock: ManualClock): Store {
   const store = new MemoryStore({ now: clock.now });
-  const inGroups = <T extends CounterSpec | RefundSpec>(list: readonly T[]): T[] =>
-    list.map((counter) => ({ ...counter, group: counter.key.split('-')[0] }));
+  // One group object per value within a call, as the limiter gives them.
+  const inGroups = <T extends CounterSpec | RefundSpec>(list: readonly T[]): T[] => {
+    const groups = new Map<string, CounterGroup>();
+    return list.map((counter) => {
+      const value = counter.key.split('-')[0]!;
+      let group = groups.get(value);
+      if (group === undefined) {
+        group = { namespace: 'c:', value };
+        groups.set(value, group);
+      }
+      return { ...counter, group };
+    });
+  };
   return {
     consume: (counters) => store.consume(inGroups(counters)),
     peek: (counters) => store.peek(inGroups(counters)),

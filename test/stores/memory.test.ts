@@ -32,7 +32,11 @@ describe('MemoryStore is bounded', () => {
   test('ended records are dropped as the store is used, a few per call, without a full sweep', () => {
     const clock = manualClock();
     const store = new MemoryStore({ now: clock.now });
-    const held = () => (store as unknown as { records: Map<string, unknown> }).records.size;
+    const held = () =>
+      [...(store as unknown as { records: Map<string, Map<string, unknown>> }).records.values()].reduce(
+        (sum, records) => sum + records.size,
+        0,
+      );
     for (let i = 0; i < 1000; i++) store.consume([window(`k${i}`), bucket(`k${i}`)]);
     expect(held()).toBe(1000);
     // A minute on, every window has ended and every bucket refilled: the next pass drops them.
@@ -45,9 +49,10 @@ describe('MemoryStore is bounded', () => {
   test('a group whose longer window is still running is kept, and its ended minute reads as empty', () => {
     const clock = manualClock();
     const store = new MemoryStore({ now: clock.now });
+    const g = { namespace: 'tg:', value: 'g' };
     const group = (cost = 1): CounterSpec[] => [
-      { kind: 'window', key: 'g:60000', group: 'g', windowMs: 60_000, limit: 5, cost },
-      { kind: 'window', key: 'g:3600000', group: 'g', windowMs: 3_600_000, limit: 8, cost },
+      { kind: 'window', key: 'g:60000', group: g, windowMs: 60_000, limit: 5, cost },
+      { kind: 'window', key: 'g:3600000', group: g, windowMs: 3_600_000, limit: 8, cost },
     ];
     expect(store.consume(group(5)).admitted).toBe(true);
     clock.advance(60_000);
@@ -150,7 +155,7 @@ describe('MemoryStore records: what a review of the record store found', () => {
   const grouped = (group: string, limit = 5, idempotencyKey?: string): CounterSpec => ({
     kind: 'window',
     key: `${group}:60000`,
-    group,
+    group: { namespace: 'tg:', value: group },
     windowMs: 60_000,
     limit,
     cost: 1,
