@@ -48,7 +48,8 @@ export function isoSeconds(ms: number): string {
  * The response headers of a decision.
  * `reported` feeds the single-value fields; `policies` feeds `RateLimit-Policy`, which lists
  * every policy that applied (draft-ietf-httpapi-ratelimit-headers-11 §4); `RateLimit` carries
- * the reported policy's remaining quota `r` and seconds to reset `t`.
+ * the reported policy's remaining quota `r` and seconds to reset `t`. `policyField` is that
+ * list already joined, when the caller knows it.
  */
 export function formatHeaders(
   format: HeaderFormat,
@@ -56,31 +57,38 @@ export function formatHeaders(
   policies: readonly PolicyState[],
   now: number,
   refusal: { retryAfter: number; reason: string } | undefined,
+  policyField?: string,
 ): Array<readonly [string, string]> {
-  const headers: Array<readonly [string, string]> = [];
+  // Counted first and written by index: pushing onto an empty array grows it on every request.
+  const reporting = reported !== undefined;
+  const length =
+    (reporting ? (format.xRateLimit ? 3 : 0) + (format.rateLimit ? 3 : 0) + (format.ietf ? 2 : 0) : 0) +
+    (refusal === undefined ? 0 : format.reasonHeader ? 2 : 1);
+  const headers: Array<readonly [string, string]> = new Array(length);
+  let at = 0;
   if (reported !== undefined) {
     if (format.xRateLimit) {
-      headers.push(['X-RateLimit-Limit', String(reported.limit)]);
-      headers.push(['X-RateLimit-Remaining', String(reported.remaining)]);
-      headers.push([
+      headers[at++] = ['X-RateLimit-Limit', String(reported.limit)];
+      headers[at++] = ['X-RateLimit-Remaining', String(reported.remaining)];
+      headers[at++] = [
         'X-RateLimit-Reset',
         format.isoReset ? isoSeconds(reported.resetAt) : String(unixSeconds(reported.resetAt)),
-      ]);
+      ];
     }
     if (format.rateLimit) {
-      headers.push(['RateLimit-Limit', String(reported.limit)]);
-      headers.push(['RateLimit-Remaining', String(reported.remaining)]);
-      headers.push(['RateLimit-Reset', String(unixSeconds(reported.resetAt))]);
+      headers[at++] = ['RateLimit-Limit', String(reported.limit)];
+      headers[at++] = ['RateLimit-Remaining', String(reported.remaining)];
+      headers[at++] = ['RateLimit-Reset', String(unixSeconds(reported.resetAt))];
     }
     if (format.ietf) {
-      headers.push(['RateLimit-Policy', policyField(format.lastPolicy, policies)]);
+      headers[at++] = ['RateLimit-Policy', policyField ?? joinedPolicies(format.lastPolicy, policies)];
       const seconds = Math.max(0, Math.ceil((reported.resetAt - now) / 1000));
-      headers.push(['RateLimit', `"${reported.id}";r=${reported.remaining};t=${seconds}`]);
+      headers[at++] = ['RateLimit', `"${reported.id}";r=${reported.remaining};t=${seconds}`];
     }
   }
   if (refusal !== undefined) {
-    headers.push(['Retry-After', String(refusal.retryAfter)]);
-    if (format.reasonHeader) headers.push(['X-RateLimit-Reason', refusal.reason]);
+    headers[at++] = ['Retry-After', String(refusal.retryAfter)];
+    if (format.reasonHeader) headers[at++] = ['X-RateLimit-Reason', refusal.reason];
   }
   return headers;
 }
@@ -90,7 +98,7 @@ export function formatHeaders(
  * built at compile time, so comparing them by identity tells whether the last value still
  * holds, and the join (a new string for each request) is skipped.
  */
-function policyField(last: { items: string[]; field: string }, policies: readonly PolicyState[]): string {
+function joinedPolicies(last: { items: string[]; field: string }, policies: readonly PolicyState[]): string {
   const items = last.items;
   let same = items.length === policies.length;
   for (let i = 0; same && i < policies.length; i++) same = items[i] === policies[i]!.policy;

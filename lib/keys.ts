@@ -103,7 +103,15 @@ export function compileKeySource<Raw>(
   }
   if ('header' in source) {
     const name = source.header.toLowerCase();
-    return (req) => safeKey(asKey(firstHeader(req.headers[name])?.trim()));
+    return (req) => {
+      const value = req.headers[name];
+      // A single header, as nearly every request sends it, without the generic conversions.
+      if (typeof value === 'string') {
+        const trimmed = value.trim();
+        return trimmed === '' ? undefined : storeValue(trimmed, false);
+      }
+      return safeKey(asKey(firstHeader(value)?.trim()));
+    };
   }
   if ('param' in source) {
     const name = source.param;

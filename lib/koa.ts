@@ -8,7 +8,7 @@ import type { TollgateOptions } from './options.js';
 import type { RequestInfo } from './request.js';
 import { requestIdOf } from './request-id.js';
 import { type Serializer, serializers } from './serializers/index.js';
-import { reportActualCost, settleWhenDone, usageRefusal } from './spend-cap.js';
+import { hasSettlement, reportActualCost, settleWhenDone, usageRefusal } from './spend-cap.js';
 
 declare module 'koa' {
   interface DefaultState {
@@ -24,30 +24,59 @@ export function describeRequest(ctx: Context): RequestInfo<Context> {
   return new KoaRequestInfo(ctx);
 }
 
-/** A class with prototype getters, not literal accessors: see `ExpressRequestInfo` in express.ts. */
+/**
+ * A class with prototype getters, not literal accessors: see `ExpressRequestInfo` in express.ts.
+ * Only the address and the headers are read up front; path, params, body and query when a key,
+ * tier or cost function asks.
+ */
 class KoaRequestInfo implements RequestInfo<Context> {
   readonly ip: string | undefined;
-  readonly path: string;
   readonly headers: Context['headers'];
-  readonly params: Record<string, string> | undefined;
-  readonly body: unknown;
+  private pathRead: string | undefined = undefined;
+  private paramsRead: Record<string, string> | undefined = undefined;
+  private paramsSeen = false;
 
   constructor(readonly raw: Context) {
     // Koa answers '' when the socket is already gone: that is no address.
     this.ip = raw.ip || undefined;
-    this.path = raw.path;
     this.headers = raw.headers;
-    // Set by @koa/router and @koa/bodyparser when they ran before the middleware.
-    this.params = (raw as { params?: Record<string, string> }).params;
-    this.body = (raw.request as { body?: unknown }).body;
   }
 
   get method(): string {
     return this.raw.method;
   }
 
+  get path(): string {
+    this.pathRead ??= this.raw.path;
+    return this.pathRead;
+  }
+
+  /** Set by @koa/router when it matched a route before the middleware. */
+  get params(): Record<string, string> | undefined {
+    if (!this.paramsSeen) {
+      this.paramsRead = (this.raw as { params?: Record<string, string> }).params;
+      this.paramsSeen = true;
+    }
+    return this.paramsRead;
+  }
+
+  /** Set by @koa/bodyparser when it ran before the middleware. */
+  get body(): unknown {
+    return (this.raw.request as { body?: unknown }).body;
+  }
+
   get query(): unknown {
     return this.raw.query;
+  }
+
+  /**
+   * Reads path and params now, for what reads them after the middleware has passed the
+   * request on (a spending cap's refund predicate, after the response): a later route's match
+   * replaces `ctx.params`.
+   */
+  pin(): void {
+    void this.path;
+    void this.params;
   }
 }
 
@@ -75,7 +104,7 @@ export function rateLimit(options: KoaOptions | Limiter<Context>): Middleware {
   function decided(
     ctx: Context,
     next: Next,
-    info: RequestInfo<Context>,
+    info: KoaRequestInfo,
     decision: Decision | undefined,
   ): Promise<void> | undefined {
     if (decision === undefined) return next();
@@ -86,7 +115,10 @@ export function rateLimit(options: KoaOptions | Limiter<Context>): Middleware {
 
     if (combined.allowed || combined.shadow) {
       setHeaders(ctx, combined.headers);
-      settleWhenDone(ctx.res, combined, info, limiter.reportError);
+      if (hasSettlement(combined)) {
+        info.pin();
+        settleWhenDone(ctx.res, combined, info, limiter.reportError);
+      }
       return next();
     }
     // A refusal here must not leave the charges of tollgate middleware mounted earlier.
@@ -100,10 +132,10 @@ export function rateLimit(options: KoaOptions | Limiter<Context>): Middleware {
   // Not `async`: the check's own promise carries the rest, without one more for this function.
   return function tollgate(ctx: Context, next: Next): Promise<void> {
     let pending: Promise<Decision | undefined>;
-    let info: RequestInfo<Context>;
+    let info: KoaRequestInfo;
     try {
       assertTrustworthyIp(ctx.app);
-      info = describeRequest(ctx);
+      info = new KoaRequestInfo(ctx);
       pending = limiter.check(info);
     } catch (error) {
       return Promise.reject(error);

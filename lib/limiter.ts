@@ -167,6 +167,17 @@ export function createLimiter<Raw = unknown>(options: TollgateOptions<Raw>): Lim
         ),
       0,
     ) + (spendCap === undefined ? 0 : 1);
+  // With one tier per scope, every request that each scope counts has the same RateLimit-Policy
+  // (and so does the spending cap, with a fixed budget): joined once here, not per request.
+  const fixedLimits = scopes.every((scope) => scope.only !== undefined)
+    ? scopes.flatMap((scope) => scope.only!.limits)
+    : undefined;
+  const fixedField = fixedLimits?.map((limit) => limit.policy).join(', ');
+  const fixedCount = fixedLimits?.length ?? -1;
+  const capItem =
+    spendCap?.fixedBudget === undefined ? undefined : policyItem(spendCap.id, spendCap.fixedBudget, DAY_MS);
+  const fixedFieldWithCap =
+    capItem === undefined ? undefined : fixedCount === 0 ? capItem : `${fixedField}, ${capItem}`;
   const now = options.now ?? Date.now;
   const store = options.store ?? new MemoryStore({ now });
   const serializer = options.serializer ?? problem;
@@ -301,7 +312,15 @@ export function createLimiter<Raw = unknown>(options: TollgateOptions<Raw>): Lim
       const insurance = failure as Extract<CompiledFailure, { kind: 'insurance' }>;
       for (let i = 0; i < used; i++) policies[i] = insuredPolicyState(owners[i]!, states[i]!, insurance);
     }
-    const decision = summarise(policies, result.now, firstCost, storeError);
+    const policyField =
+      chargedStore !== store
+        ? undefined
+        : used === fixedCount && spendIndex < 0
+          ? fixedField
+          : used === fixedCount + 1 && spendIndex === fixedCount
+            ? fixedFieldWithCap
+            : undefined;
+    const decision = summarise(policies, result.now, firstCost, storeError, policyField);
     if (result.admitted) {
       attachCharges(decision, [
         { store: chargedStore, counters: charged, states: result.counters, refunded: false },

@@ -19,6 +19,8 @@ export type Summariser = (
   at: number,
   cost: number,
   storeError: unknown,
+  /** The `RateLimit-Policy` value, when the caller knows it: see `formatHeaders`. */
+  policyField?: string,
 ) => Decision;
 
 /**
@@ -28,7 +30,7 @@ export type Summariser = (
 export function createSummariser({ shadow, format, scopes }: SummaryContext): Summariser {
   const scopeByName = new Map(scopes.map((scope) => [scope.name, scope]));
 
-  return function summarise(policies, at, cost, storeError) {
+  return function summarise(policies, at, cost, storeError, policyField) {
     let binding: PolicyState | undefined;
     let allowed = true;
     // Indexed loops: `for…of` over an array builds an iterator for every request.
@@ -81,6 +83,7 @@ export function createSummariser({ shadow, format, scopes }: SummaryContext): Su
         policies,
         at,
         retryAfter === undefined || reason === undefined || shadow ? undefined : { retryAfter, reason },
+        policyField,
       ),
     };
   };

@@ -90,6 +90,26 @@ describe('header dialects, byte for byte', () => {
     expect(Object.fromEntries(params)).toEqual({ r: 99, t: 45 });
   });
 
+  test('RateLimit-Policy lists the policies that applied, whichever scopes and caps a request reached', async () => {
+    const { app } = appWith({
+      scopes: [
+        { name: 'ip', key: 'ip', limits: [{ max: 100, window: '1m' }] },
+        { name: 'partner', key: { header: 'x-partner' }, limits: [{ max: 50, window: '1m' }] },
+      ],
+      spendCap: { key: { header: 'x-user' }, budget: 1000, cost: 10, onMissing: 'skip' },
+    });
+    const policy = async (headers: Record<string, string>) =>
+      (await request(app).get('/').set(headers)).headers['ratelimit-policy'];
+    const ip = '"ip_minute";q=100;w=60';
+    const partner = '"partner_minute";q=50;w=60';
+    const cap = '"spend_day";q=1000;w=86400';
+    expect(await policy({ 'x-partner': 'p', 'x-user': 'u' })).toBe(`${ip}, ${partner}, ${cap}`);
+    expect(await policy({ 'x-partner': 'p' })).toBe(`${ip}, ${partner}`);
+    // As many counters as both scopes have, but one is the cap's: the list is not the scopes'.
+    expect(await policy({ 'x-user': 'u' })).toBe(`${ip}, ${cap}`);
+    expect(await policy({})).toBe(ip);
+  });
+
   test('several dialects at once', async () => {
     const { app } = appWith({
       scopes: [{ ...general, headerLimit: 'minute' }],

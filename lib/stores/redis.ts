@@ -9,6 +9,7 @@ import {
   type ScriptRunner,
   scriptRunner,
 } from './redis/clients.js';
+import { Deadlines, type Waiting } from './redis/deadlines.js';
 import { STORE_SCRIPT, STORE_SCRIPT_SHA } from './redis/script.js';
 
 export type { IoRedisLike, NodeRedisLike, RedisClientLike };
@@ -111,11 +112,13 @@ export class RedisStore implements Store {
   readonly keyPrefix: string;
   private readonly runner: ScriptRunner;
   private readonly now: (() => number) | undefined;
+  private readonly deadlines: Deadlines;
 
   constructor(options: RedisStoreOptions) {
     validateOptions(redisStoreOptionsSchema, options, 'RedisStore options');
     this.runner = scriptRunner(options.client);
     this.timeoutMs = options.timeoutMs ?? 100;
+    this.deadlines = new Deadlines(this.timeoutMs);
     this.keyPrefix = `${options.prefix ?? ''}{${options.hashTag ?? 'tg'}}:`;
     this.now = options.now;
   }
@@ -125,11 +128,13 @@ export class RedisStore implements Store {
     return this.keyPrefix + counter.key;
   }
 
-  async consume(counters: readonly CounterSpec[]): Promise<ConsumeResult> {
+  // Not `async`: returning `decide`'s promise from an async function would wrap it in one more,
+  // which costs a check two more microtask turns.
+  consume(counters: readonly CounterSpec[]): Promise<ConsumeResult> {
     return this.decide('c', counters);
   }
 
-  async peek(counters: readonly CounterSpec[]): Promise<ConsumeResult> {
+  peek(counters: readonly CounterSpec[]): Promise<ConsumeResult> {
     return this.decide('p', counters);
   }
 
@@ -243,51 +248,80 @@ export class RedisStore implements Store {
         new RedisStoreError('ERR_TOLLGATE_REDIS_UNAVAILABLE', `Redis is unavailable: ${why}`),
       );
     return new Promise((resolve, reject) => {
-      let settled = false;
-      const timer = setTimeout(() => {
-        settled = true;
-        reject(
-          new RedisStoreError(
-            'ERR_TOLLGATE_REDIS_TIMEOUT',
-            `Redis did not answer within ${this.timeoutMs} ms`,
-          ),
-        );
-      }, this.timeoutMs);
-      timer.unref?.();
-      const attempt = async (): Promise<unknown> => {
-        try {
-          return await runner.evalSha(STORE_SCRIPT_SHA, keys, args);
-        } catch (error) {
-          // NOSCRIPT means the script did not run, so sending it whole cannot count twice. EVAL
-          // rather than SCRIPT LOAD + EVALSHA: it is routed by key, so in a cluster it reaches
-          // (and caches the script on) the node that refused. Any other error, and a timeout,
-          // may follow a run: those are never retried.
-          if (settled || !isNoScript(error)) throw error;
-          return await runner.eval(STORE_SCRIPT, keys, args);
-        }
-      };
-      attempt().then(
-        (reply) => {
-          if (settled) return;
-          settled = true;
-          clearTimeout(timer);
-          resolve(reply);
-        },
-        (error: unknown) => {
-          if (settled) return;
-          settled = true;
-          clearTimeout(timer);
-          reject(
-            error instanceof RedisStoreError
-              ? error
-              : new RedisStoreError('ERR_TOLLGATE_REDIS_FAILED', `Redis call failed: ${messageOf(error)}`, {
-                  cause: error,
-                }),
-          );
-        },
-      );
+      const call = new ScriptCall(runner, keys, args, resolve, reject, this.deadlines);
+      this.deadlines.add(call);
+      call.send();
     });
   }
+}
+
+/**
+ * One script call in flight: answered, failed, or timed out by the store's `Deadlines`,
+ * whichever comes first; what comes after is ignored.
+ */
+class ScriptCall implements Waiting {
+  deadline = 0;
+  settled = false;
+  private retried = false;
+
+  constructor(
+    private readonly runner: ScriptRunner,
+    private readonly keys: readonly string[],
+    private readonly args: readonly string[],
+    private readonly resolve: (reply: unknown) => void,
+    private readonly reject: (error: RedisStoreError) => void,
+    private readonly deadlines: Deadlines,
+  ) {}
+
+  send(): void {
+    try {
+      this.runner.evalSha(STORE_SCRIPT_SHA, this.keys, this.args).then(this.answered, this.failed);
+    } catch (error) {
+      this.failed(error);
+    }
+  }
+
+  timeOut(): void {
+    this.reject(
+      new RedisStoreError(
+        'ERR_TOLLGATE_REDIS_TIMEOUT',
+        `Redis did not answer within ${this.deadlines.timeoutMs} ms`,
+      ),
+    );
+  }
+
+  private readonly answered = (reply: unknown): void => {
+    if (this.settled) return;
+    this.settled = true;
+    this.deadlines.release();
+    this.resolve(reply);
+  };
+
+  private readonly failed = (error: unknown): void => {
+    if (this.settled) return;
+    // NOSCRIPT means the script did not run, so sending it whole cannot count twice. EVAL rather
+    // than SCRIPT LOAD + EVALSHA: it is routed by key, so in a cluster it reaches (and caches the
+    // script on) the node that refused. Any other error, and a timeout, may follow a run: those
+    // are never retried.
+    if (!this.retried && isNoScript(error)) {
+      this.retried = true;
+      try {
+        this.runner.eval(STORE_SCRIPT, this.keys, this.args).then(this.answered, this.failed);
+      } catch (thrown) {
+        this.failed(thrown);
+      }
+      return;
+    }
+    this.settled = true;
+    this.deadlines.release();
+    this.reject(
+      error instanceof RedisStoreError
+        ? error
+        : new RedisStoreError('ERR_TOLLGATE_REDIS_FAILED', `Redis call failed: ${messageOf(error)}`, {
+            cause: error,
+          }),
+    );
+  };
 }
 
 /**

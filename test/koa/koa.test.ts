@@ -139,6 +139,36 @@ describe.each(koaVersions)('%s', (_name, KoaApp) => {
     expect((await client.get('/free')).body).toEqual({ remaining: 7 });
   });
 
+  test('a refund predicate sees the params of the decision, not those of a route matched later', async () => {
+    const clock = manualClock();
+    const seen: unknown[] = [];
+    const app = new KoaApp();
+    const router = new Router();
+    router.use(
+      '/v1/models/:model',
+      rateLimit({
+        now: clock.now,
+        spendCap: {
+          key: { header: 'x-user' },
+          budget: 1000,
+          cost: 100,
+          refundWhen: (status, req) => {
+            seen.push([status, req.path, req.params]);
+            return false;
+          },
+        },
+      }),
+    );
+    router.post('/v1/models/:name/generate', (ctx) => {
+      ctx.status = 201;
+      ctx.body = { ok: true };
+    });
+    app.use(router.routes());
+    await request(app.callback()).post('/v1/models/m-7/generate').set('x-user', 'u').expect(201);
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(seen).toEqual([[201, '/v1/models/m-7/generate', { model: 'm-7' }]]);
+  });
+
   test('a refusal leaves downstream headers alone and sets Koa’s status, type and body', async () => {
     const app = new KoaApp();
     app.use(async (ctx, next) => {

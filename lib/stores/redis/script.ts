@@ -67,16 +67,6 @@ local function specOf(text)
   return spec
 end
 
--- Keys are always written with a TTL; one found without (PERSIST, a restore, a foreign
--- writer) would never go away, so a call that reads it without charging it gives it one, as
--- does the first charge of its next window, which writes the key afresh.
-local function repairTtl(key, at)
-  if redis.call('PTTL', key) == -1 then
-    local ttl = ceil(at - now)
-    if ttl > 0 then redis.call('PEXPIRE', key, ttl) else redis.call('DEL', key) end
-  end
-end
-
 local at = 3
 if op == 'c' or op == 'p' then
   -- Read every counter and decide, then charge all or none. The first pass leaves in state[i]
@@ -151,6 +141,9 @@ if op == 'c' or op == 'p' then
   end
 
   local charge = admitted and op == 'c'
+  -- Keys read and not charged, each with the moment it should expire: their TTLs are checked
+  -- after the writes (see repairTtl).
+  local unexpiring
   at = 3
   for i = 1, n do
     local key, spec, s = KEYS[i], specs[ARGV[at]], state[i]
@@ -169,10 +162,10 @@ if op == 'c' or op == 'p' then
           redis.call('PEXPIRE', key, ceil(spec[5] + spec[2] + MARGIN - now))
         end
         if kind == 'i' then redis.call('HINCRBY', key, 'i:' .. ARGV[at + 1], 1) end
-      elseif s == true then
-        repairTtl(key, stale[i])
       elseif s then
-        repairTtl(key, s + spec[2] + MARGIN)
+        unexpiring = unexpiring or {}
+        unexpiring[#unexpiring + 1] = key
+        unexpiring[#unexpiring + 1] = s == true and stale[i] or s + spec[2] + MARGIN
       end
       at = at + (kind == 'i' and 2 or 1)
     else
@@ -180,9 +173,20 @@ if op == 'c' or op == 'p' then
         local tat = (s or now) + cost * spec[3]
         redis.call('SET', key, tat, 'PX', ceil(tat - now))
       elseif s then
-        repairTtl(key, s)
+        unexpiring = unexpiring or {}
+        unexpiring[#unexpiring + 1] = key
+        unexpiring[#unexpiring + 1] = s
       end
       at = at + 1
+    end
+  end
+  if unexpiring then
+    for j = 1, #unexpiring, 2 do
+      local key = unexpiring[j]
+      if redis.call('PTTL', key) == -1 then
+        local ttl = ceil(unexpiring[j + 1] - now)
+        if ttl > 0 then redis.call('PEXPIRE', key, ttl) else redis.call('DEL', key) end
+      end
     end
   end
   if not admitted then out[1] = 0 end
@@ -190,6 +194,17 @@ if op == 'c' or op == 'p' then
     for j = 1, #later do out[n + 2 + j] = later[j] end
   end
   return out
+end
+
+-- Keys are always written with a TTL; one found without (PERSIST, a restore, a foreign
+-- writer) would never go away, so a call that reads it without charging it gives it one, as
+-- does the first charge of its next window, which writes the key afresh. (Consume and peek,
+-- above, check theirs inline: defining a function costs every call that runs past it.)
+local function repairTtl(key, at)
+  if redis.call('PTTL', key) == -1 then
+    local ttl = ceil(at - now)
+    if ttl > 0 then redis.call('PEXPIRE', key, ttl) else redis.call('DEL', key) end
+  end
 end
 
 local function expireIn(key, at)
