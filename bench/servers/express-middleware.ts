@@ -63,6 +63,32 @@ export async function expressMiddleware(slug: string): Promise<Mounted> {
         },
         close: nothing,
       };
+    case 'ip-only':
+      // Profiles only: reading req.ip (Express's proxy-addr behind `trust proxy` 1), and nothing else.
+      return {
+        middleware: function ipOnly(req: Request, _res: Response, next: NextFunction): void {
+          if (req.ip === undefined) throw new Error('no address');
+          next();
+        },
+        close: nothing,
+      };
+    case 'tg-floor': {
+      // Profiles only: what any limiter doing tollgate's job must do in Express whatever its
+      // store, with nothing counted: read req.ip, put a decision on req, write the two IETF fields.
+      let n = 0;
+      return {
+        middleware: function floor(req: Request, res: Response, next: NextFunction): void {
+          if (req.ip === undefined) throw new Error('no address');
+          n++;
+          const remaining = MINUTE_MAX - n;
+          req.rateLimit = { remaining } as Request['rateLimit'];
+          res.setHeader('RateLimit-Policy', `"ip_minute";q=${MINUTE_MAX};w=60`);
+          res.setHeader('RateLimit', `"ip_minute";r=${remaining};t=${n % 60}`);
+          next();
+        },
+        close: nothing,
+      };
+    }
     case 'tg-memory-1':
       return { middleware: rateLimit(oneRuleOptions<Request>()), close: nothing };
     case 'tg-memory-1-no-headers':

@@ -48,12 +48,14 @@ export async function load(
   shape: LoadShape,
   durationS: number,
   connections: number,
+  /** A fixed number of requests instead of a duration. */
+  amount?: number,
 ): Promise<LoadResult> {
   const result = await autocannon({
     url: `http://127.0.0.1:${port}`,
     connections,
     pipelining: 1,
-    duration: durationS,
+    ...(amount === undefined ? { duration: durationS } : { amount }),
     requests: [{ method: 'GET', setupRequest: setupRequest(shape) }],
   });
   return {
