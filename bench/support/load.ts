@@ -48,14 +48,15 @@ export async function load(
   shape: LoadShape,
   durationS: number,
   connections: number,
-  /** A fixed number of requests instead of a duration. */
-  amount?: number,
+  /** `amount`: a fixed number of requests instead of a duration; `timeoutS`: per request (autocannon's default 10). */
+  { amount, timeoutS }: { amount?: number; timeoutS?: number } = {},
 ): Promise<LoadResult> {
   const result = await autocannon({
     url: `http://127.0.0.1:${port}`,
     connections,
     pipelining: 1,
     ...(amount === undefined ? { duration: durationS } : { amount }),
+    ...(timeoutS === undefined ? {} : { timeout: timeoutS }),
     requests: [{ method: 'GET', setupRequest: setupRequest(shape) }],
   });
   return {
