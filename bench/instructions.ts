@@ -5,7 +5,7 @@
  *
  *   npx tsx bench/instructions.ts express:bare express:rlf-memory express:tg-floor express:tg-memory-1
  *   npx tsx bench/instructions.ts koa:bare koa:tg-memory-4x2
- *   npx tsx bench/instructions.ts decide:1 decide:4x2            # the core alone, per decision
+ *   npx tsx bench/instructions.ts decide:1 decide:4x2              # the core alone, per decision
  *   npx tsx bench/instructions.ts redis:tg-1 redis:rlf-1          # redis-server's side of one check
  *
  * HTTP targets are the benchmark's servers (any slug of servers/express-middleware.ts or
