@@ -72,6 +72,18 @@ export async function expressMiddleware(slug: string): Promise<Mounted> {
         },
         close: nothing,
       };
+    case 'req-property': {
+      // Profiles only: ip-only, plus a decision object put on req as tollgate does, no header.
+      let n = 0;
+      return {
+        middleware: function reqProperty(req: Request, _res: Response, next: NextFunction): void {
+          if (req.ip === undefined) throw new Error('no address');
+          req.rateLimit = { remaining: MINUTE_MAX - ++n } as Request['rateLimit'];
+          next();
+        },
+        close: nothing,
+      };
+    }
     case 'tg-floor': {
       // Profiles only: what any limiter doing tollgate's job must do in Express whatever its
       // store, with nothing counted: read req.ip, put a decision on req, write the two IETF fields.
