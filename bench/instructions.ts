@@ -25,7 +25,6 @@
  */
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -37,6 +36,7 @@ import { RedisStore } from '../lib/stores/redis.js';
 import { requestsFor } from './support/keys.js';
 import { load } from './support/load.js';
 import { fourByTwoOptions, MINUTE_MAX, oneRuleOptions } from './support/policies.js';
+import { accepts, freePort, redisServerArgs } from './support/processes.js';
 import { libHash } from './support/snapshot.js';
 
 const WARMUP = Number(process.env.INSTR_WARMUP ?? 12_000);
@@ -53,7 +53,7 @@ process.on('exit', () => {
   for (const child of children) child.kill('SIGKILL');
   rmSync(work, { recursive: true, force: true });
 });
-for (const signal of ['SIGINT', 'SIGTERM'] as const) process.once(signal, () => process.exit(130));
+// support/processes.ts turns SIGINT and SIGTERM into an exit, which runs the above.
 
 const NODE_FLAGS = ['--single-threaded', '--no-memory-reducer'];
 
@@ -199,33 +199,9 @@ async function decideTarget(policy: string): Promise<Target> {
   };
 }
 
-function accepts(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = connect(port, '127.0.0.1');
-    socket.once('connect', () => {
-      socket.destroy();
-      resolve(true);
-    });
-    socket.once('error', () => resolve(false));
-  });
-}
-
-let redisPort = 30_000 + Math.floor(Math.random() * 10_000);
-
 async function redisTarget(subject: string): Promise<Target> {
-  const port = redisPort++;
-  const { counted, errors } = callgrind(`redis-${subject}`, 'redis-server', [
-    '--port',
-    String(port),
-    '--bind',
-    '127.0.0.1',
-    '--save',
-    '',
-    '--appendonly',
-    'no',
-    '--dir',
-    work,
-  ]);
+  const port = await freePort();
+  const { counted, errors } = callgrind(`redis-${subject}`, 'redis-server', redisServerArgs(port, work));
   for (let attempt = 0; !(await accepts(port)); attempt++) {
     if (attempt > 300) throw new Error(`redis-server did not start: ${errors()}`);
     await new Promise((resolve) => setTimeout(resolve, 100));

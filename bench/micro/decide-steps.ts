@@ -6,21 +6,14 @@
  */
 
 import { createInterface } from 'node:readline';
-import { createLimiter, type TollgateOptions } from '../../lib/index.js';
+import { createLimiter } from '../../lib/index.js';
 import { requestsFor } from '../support/keys.js';
-import { fluidOptions, fourByTwoOptions, oneRuleOptions } from '../support/policies.js';
+import { policyFromEnv } from '../support/policies.js';
 
 const KEYS = 10_000;
-const policies: Record<string, () => TollgateOptions<null>> = {
-  '1': oneRuleOptions,
-  '4x2': fourByTwoOptions,
-  fluid: fluidOptions,
-};
-const policy = policies[process.env.POLICY ?? '4x2'];
-if (policy === undefined) throw new Error(`POLICY must be one of ${Object.keys(policies).join(', ')}`);
 
 const requests = requestsFor(KEYS);
-const limiter = createLimiter(policy());
+const limiter = createLimiter(policyFromEnv());
 let i = 0;
 
 for await (const line of createInterface({ input: process.stdin })) {

@@ -134,7 +134,8 @@ async function portIsFree(port: number): Promise<boolean> {
   });
 }
 
-function accepts(port: number): Promise<boolean> {
+/** Whether something accepts TCP connections on 127.0.0.1:`port`. */
+export function accepts(port: number): Promise<boolean> {
   return new Promise((resolve) => {
     const socket = connect(port, '127.0.0.1');
     socket.once('connect', () => {
@@ -145,12 +146,18 @@ function accepts(port: number): Promise<boolean> {
   });
 }
 
-async function freePort(): Promise<number> {
+/** A free TCP port on 127.0.0.1, never 6379 (the machine's own Redis). */
+export async function freePort(): Promise<number> {
   for (let attempt = 0; attempt < 200; attempt++) {
     const port = 20_000 + Math.floor(Math.random() * 25_000);
     if (port !== 6379 && (await portIsFree(port))) return port;
   }
   throw new Error('no free port for redis-server');
+}
+
+/** redis-server's arguments for a throwaway instance: loopback only, no persistence, files in `dir`. */
+export function redisServerArgs(port: number, dir: string): string[] {
+  return ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir];
 }
 
 export interface RedisServer {
@@ -169,11 +176,7 @@ export interface RedisServer {
 export async function startRedis(): Promise<RedisServer | { unavailable: string }> {
   const port = await freePort();
   const dir = mkdtempSync(join(tmpdir(), 'tollgate-bench-redis-'));
-  const child = spawn(
-    'redis-server',
-    ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir],
-    { stdio: 'ignore' },
-  );
+  const child = spawn('redis-server', redisServerArgs(port, dir), { stdio: 'ignore' });
   live.add(child);
   const failed = new Promise<string>((resolve) => {
     child.once('error', (error) => resolve(error.message));
