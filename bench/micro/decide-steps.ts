@@ -2,25 +2,43 @@
  * A target for bench/instructions.ts: decides `POLICY` (`1`, `4x2`, `fluid`) requests with the
  * memory store over 10,000 key values, as scenario 16 does, in steps the parent asks for: it
  * reads `N` from stdin, makes N decisions and writes `done`, so that the parent can count the
- * instructions of exactly those decisions.
+ * instructions of exactly those decisions. `POLICY=floor` and `floor-decision` decide the 4 × 2
+ * policy with its floor instead (support/floor.ts), as scenario 16's floor rows do.
  */
 
 import { createInterface } from 'node:readline';
-import { createLimiter } from '../../lib/index.js';
+import { createLimiter, type Decision, type RequestInfo } from '../../lib/index.js';
+import { createFloor, createFloorDecider, FLOOR_SCOPES, floorValuesOf } from '../support/floor.js';
 import { requestsFor } from '../support/keys.js';
 import { policyFromEnv } from '../support/policies.js';
 
 const KEYS = 10_000;
 
 const requests = requestsFor(KEYS);
-const limiter = createLimiter(policyFromEnv());
+const decide = deciderFromEnv();
 let i = 0;
 
 for await (const line of createInterface({ input: process.stdin })) {
   const count = Number(line);
   for (let end = i + count; i < end; ) {
-    const decision = await limiter.check(requests[i++ % KEYS]!);
+    const decision = await decide(requests[i++ % KEYS]!);
     if (decision?.allowed !== true) throw new Error(`refused: ${decision?.reason}`);
   }
   process.stdout.write('done\n');
+}
+
+function deciderFromEnv(): (req: RequestInfo<null>) => Promise<Decision | undefined> {
+  const policy = process.env.POLICY;
+  if (policy === 'floor') {
+    const floor = createFloor({ scopes: FLOOR_SCOPES });
+    const result = { allowed: true, remaining: 0, resetAt: 0 };
+    // Shaped as a decision for the check below; the floor builds only its small result.
+    return async (req) => floor.count(floorValuesOf(req), Date.now(), result) as unknown as Decision;
+  }
+  if (policy === 'floor-decision') {
+    const decider = createFloorDecider(createFloor({ scopes: FLOOR_SCOPES }), FLOOR_SCOPES);
+    return async (req) => decider(floorValuesOf(req), Date.now());
+  }
+  const limiter = createLimiter(policyFromEnv());
+  return (req) => limiter.check(req);
 }

@@ -6,6 +6,15 @@
 
 import { RateLimiterMemory } from 'rate-limiter-flexible';
 import { type CounterSpec, createLimiter, MemoryStore } from '../../lib/index.js';
+import {
+  createFloor,
+  createFloorDecider,
+  FLOOR_COUNTED,
+  FLOOR_DECISION,
+  FLOOR_SCOPES,
+  type FloorResult,
+  floorValuesOf,
+} from '../support/floor.js';
 import { requestsFor } from '../support/keys.js';
 import {
   fluidOptions,
@@ -28,6 +37,24 @@ const results: Measured[] = [];
 results.push(await measure('1 rule', limiterRun(createLimiter(oneRuleOptions<null>()))));
 results.push(await measure('4 × 2', limiterRun(createLimiter(fourByTwoOptions<null>()))));
 results.push(await measure('4 × 2 + burst (FLUID-like)', limiterRun(createLimiter(fluidOptions<null>()))));
+
+// The floor of the 4 × 2 policy (support/floor.ts), in the same run: the least any in-process
+// limiter must do, first with a small result, then building a Decision of the documented shape.
+const floor = createFloor({ scopes: FLOOR_SCOPES });
+const floorResult: FloorResult = { allowed: true, remaining: 0, resetAt: 0 };
+results.push(
+  await measure(FLOOR_COUNTED, (seconds) =>
+    sequential(seconds, async (i) =>
+      floor.count(floorValuesOf(requests[i % KEYS]!), Date.now(), floorResult),
+    ),
+  ),
+);
+const decide = createFloorDecider(createFloor({ scopes: FLOOR_SCOPES }), FLOOR_SCOPES);
+results.push(
+  await measure(FLOOR_DECISION, (seconds) =>
+    sequential(seconds, async (i) => decide(floorValuesOf(requests[i % KEYS]!), Date.now())),
+  ),
+);
 
 // The store alone, with the 8 counters of a 4 × 2 request built beforehand: what the core adds
 // on top of it is the difference.

@@ -5,6 +5,7 @@ import { RedisStore as ErlRedisStore, type RedisReply } from 'rate-limit-redis';
 import { type RateLimiterAbstract, RateLimiterMemory, RateLimiterRedis } from 'rate-limiter-flexible';
 import { rateLimit } from '../../lib/express.js';
 import type { Store, TollgateOptions } from '../../lib/index.js';
+import { createFloor, FLOOR_SCOPES, floorRateLimitField } from '../support/floor.js';
 import {
   fluidOptions,
   fourByTwoOptions,
@@ -101,6 +102,9 @@ export async function expressMiddleware(slug: string): Promise<Mounted> {
         close: nothing,
       };
     }
+    case 'floor-1':
+    case 'floor-fluid':
+      return { middleware: expressFloor(slug === 'floor-1'), close: nothing };
     case 'tg-memory-1':
       return { middleware: rateLimit(oneRuleOptions<Request>()), close: nothing };
     case 'tg-memory-1-no-headers':
@@ -167,6 +171,37 @@ export async function expressMiddleware(slug: string): Promise<Mounted> {
     default:
       throw new Error(`unknown Express scenario ${slug}`);
   }
+}
+
+/**
+ * The floor of a policy in Express (support/floor.ts): the key values read, the policy counted
+ * in plain Maps, the result on `req.rateLimit` and the two IETF fields written, as any limiter
+ * answering with tollgate's headers and decision must. 1 rule, or the FLUID-like 4 × 2 + burst.
+ */
+function expressFloor(oneRule: boolean): RequestHandler {
+  const scopes = oneRule ? ['ip'] : FLOOR_SCOPES;
+  const floor = createFloor({ scopes, oneRule, burst: !oneRule });
+  return function expressFloor(req: Request, res: Response, next: NextFunction): void {
+    const now = Date.now();
+    const values = oneRule
+      ? [req.ip]
+      : [
+          req.ip,
+          firstHeader(req, 'x-partner-id'),
+          firstHeader(req, 'x-user-id'),
+          req.params.bankId as string,
+        ];
+    const result = floor.count(values, now, { allowed: true, remaining: 0, resetAt: 0 });
+    req.rateLimit = result as unknown as Request['rateLimit'];
+    res.setHeader('RateLimit-Policy', floor.policyField);
+    res.setHeader('RateLimit', floorRateLimitField('ip', result, now));
+    next();
+  };
+}
+
+function firstHeader(req: Request, name: string): string | undefined {
+  const value = req.headers[name];
+  return Array.isArray(value) ? value[0] : value;
 }
 
 function header(req: Request, name: string): string {

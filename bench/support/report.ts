@@ -57,9 +57,11 @@ function httpTable(rows: readonly HttpRow[]): string[] {
 
 function targetTable(targets: readonly Target[]): string[] {
   return [
-    '| area | target | measured | |',
-    '|---|---|---|---|',
-    ...targets.map((t) => `| ${t.area} | ${t.target} | ${t.measured} | ${verdict(t.met)} |`),
+    '| area | target | measured | |  floor, same run |',
+    '|---|---|---|---|---|',
+    ...targets.map(
+      (t) => `| ${t.area} | ${t.target} | ${t.measured} | ${verdict(t.met)} | ${t.floor ?? ''} |`,
+    ),
   ];
 }
 

@@ -109,6 +109,11 @@ export interface Target {
   readonly area: string;
   readonly target: string;
   readonly measured: string;
+  /**
+   * The same figure for the target's floor (support/floor.ts) in the same run, when it has one:
+   * what the least any limiter with tollgate's outputs must do reaches.
+   */
+  readonly floor?: string;
   /** `undefined` when the scenarios it needs did not run. */
   readonly met: boolean | undefined;
 }

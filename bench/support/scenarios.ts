@@ -92,6 +92,20 @@ export const MEASURED: readonly HttpScenario[] = [
     redis: false,
     requires: 'koa-adapter',
   },
+  // Not in the issue: the floors of the memory targets (support/floor.ts), to read tollgate's
+  // figures against in the same run.
+  express(201, 'floor-1', 'floor of 1 rule: Maps, req.rateLimit, the two IETF fields'),
+  express(202, 'floor-fluid', 'floor of 4 × 2 + burst: Maps, req.rateLimit, the two IETF fields'),
+  {
+    id: 203,
+    slug: 'floor-4x2',
+    title: 'floor of 4 × 2 in Koa: Maps, ctx.state.rateLimit, the two IETF fields',
+    group: 'koa',
+    framework: 'koa',
+    keys: 10_000,
+    refuseShare: 0,
+    redis: false,
+  },
 ];
 
 /**
