@@ -284,7 +284,9 @@ export function createLimiter<Raw = unknown>(options: TollgateOptions<Raw>): Lim
       }
     }
     if (used === 0) return finish(unlimitedDecision(now()), req);
-    counters.length = used;
+    // Setting an array's length runs a builtin even when the length stays: 400 instructions of
+    // a 4 × 2 decision (callgrind), for a cut that only skipped or unlimited scopes need.
+    if (used !== maxCounters) counters.length = used;
 
     let result: ConsumeResult;
     let storeError: unknown;
