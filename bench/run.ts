@@ -10,9 +10,10 @@ import { cpus, release, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { summarise } from './support/aggregate.js';
 import { type CpuShare, cpuMeter, processCpuMicros, waitForQuiet } from './support/cpu.js';
-import { type LoadResult, load } from './support/load.js';
+import { combineSlices, type LoadResult, type LoadShape, load } from './support/load.js';
 import {
   type RedisServer,
+  type RunningServer,
   runChildrenIn,
   runJsonChild,
   startRedis,
@@ -72,51 +73,101 @@ let quietBudgetS = settings.quietBudgetS;
 
 const busy = (share: CpuShare | undefined) => share?.otherCores ?? 0;
 
-/** One server run: warm-up, then the measured load; or why the scenario cannot run. */
-async function measureServer(
+interface Side {
+  readonly server: RunningServer;
+  readonly shape: LoadShape;
+  readonly slices: LoadResult[];
+  cpuUs: number;
+  redisUs: number;
+}
+
+/**
+ * A scenario and its bare framework, measured together: both servers run at once and the load
+ * alternates between them in slices of `sliceS`, A B B A A B B A …, until each has had
+ * `durationS`. On a virtual machine whose speed drifts from one second to the next, two runs of
+ * 10 s one after the other differ by up to half (bare Express against itself: 0.45× to 1.29×),
+ * while slices a second apart see the same machine (1.00× to 1.04×); A B B A also cancels a
+ * steady drift. Returns why the scenario cannot run instead, when it cannot.
+ */
+async function measurePair(
+  baselineScenario: HttpScenario,
   scenario: HttpScenario,
   redis: RedisServer | undefined,
   s: Settings,
-): Promise<Measured | { unavailable: string }> {
+): Promise<{ baseline: Measured; measured: Measured } | { unavailable: string }> {
   if (scenario.redis) {
     if (redis === undefined) return { unavailable: 'redis-server is not available' };
     await redis.flush();
   }
   const env: Record<string, string> = { BENCH_SCENARIO: scenario.slug };
   if (redis !== undefined) env.REDIS_PORT = String(redis.port);
+  const bare = await startServer(SERVER_FILES[baselineScenario.framework], { BENCH_SCENARIO: 'bare' });
+  if (bare.kind === 'unavailable') throw new Error(`${baselineScenario.title} cannot run: ${bare.reason}`);
   const start = await startServer(SERVER_FILES[scenario.framework], env);
-  if (start.kind === 'unavailable') return { unavailable: start.reason };
-  const { server } = start;
+  if (start.kind === 'unavailable') {
+    await bare.server.stop();
+    return { unavailable: start.reason };
+  }
+  const sideOf = (server: RunningServer, of: HttpScenario): Side => ({
+    server,
+    shape: { keys: of.keys, refuseShare: of.refuseShare },
+    slices: [],
+    cpuUs: 0,
+    redisUs: 0,
+  });
   try {
-    const shape = { keys: scenario.keys, refuseShare: scenario.refuseShare };
-    const ours = redis === undefined ? [server.pid] : [server.pid, redis.pid];
-    await load(server.port, shape, s.warmupS, s.connections);
-    let best: Measured | undefined;
+    const ours = [bare.server.pid, start.server.pid, ...(redis === undefined ? [] : [redis.pid])];
+    for (const server of [bare.server, start.server])
+      await load(
+        server.port,
+        { keys: scenario.keys, refuseShare: scenario.refuseShare },
+        s.warmupS,
+        s.connections,
+      );
+    const count = Math.max(1, Math.round(s.durationS / s.sliceS));
+    let best: { a: Side; b: Side; cpu: CpuShare | undefined; attempts: number } | undefined;
     for (let attempt = 1; ; attempt++) {
       if (s.quietWaitS > 0 && quietBudgetS > 0) {
         const waitStart = performance.now();
         await waitForQuiet(ours, s.quietCores, Math.min(s.quietWaitS, quietBudgetS));
         quietBudgetS -= (performance.now() - waitStart) / 1000;
       }
+      const a = sideOf(bare.server, baselineScenario);
+      const b = sideOf(start.server, scenario);
       const meter = cpuMeter(ours);
-      const serverBefore = await server.cpuMicros();
-      const redisBefore = scenario.redis && redis !== undefined ? processCpuMicros(redis.pid) : undefined;
-      const result = await load(server.port, shape, s.durationS, s.connections);
-      const serverCpuUs = ((await server.cpuMicros()) - serverBefore) / result.requests;
-      const redisCpuUs =
-        redisBefore === undefined
-          ? undefined
-          : (processCpuMicros(redis!.pid) - redisBefore) / result.requests;
+      for (let k = 0; k < 2 * count; k++) {
+        const side = k % 4 === 0 || k % 4 === 3 ? a : b;
+        const cpuBefore = await side.server.cpuMicros();
+        const redisBefore =
+          side === b && scenario.redis && redis !== undefined ? processCpuMicros(redis.pid) : 0;
+        side.slices.push(await load(side.server.port, side.shape, s.sliceS, s.connections));
+        side.cpuUs += (await side.server.cpuMicros()) - cpuBefore;
+        if (side === b && scenario.redis && redis !== undefined)
+          side.redisUs += processCpuMicros(redis.pid) - redisBefore;
+      }
       const cpu = meter.stop();
-      if (best === undefined || busy(cpu) < busy(best.cpu))
-        best = { result, cpu, attempts: attempt, serverCpuUs, redisCpuUs };
+      if (best === undefined || busy(cpu) < busy(best.cpu)) best = { a, b, cpu, attempts: attempt };
       else best = { ...best, attempts: attempt };
-      if (busy(cpu) <= s.quietCores || attempt > s.retries || quietBudgetS <= 0) return best;
-      quietBudgetS -= s.durationS;
-      log(`  other processes used ${busy(cpu).toFixed(2)} cores during the run: measuring again`);
+      if (busy(cpu) <= s.quietCores || attempt > s.retries || quietBudgetS <= 0) break;
+      quietBudgetS -= 2 * s.durationS;
+      log(`  other processes used ${busy(cpu).toFixed(2)} cores during the runs: measuring again`);
     }
+    const measuredOf = (side: Side, withRedis: boolean): Measured => {
+      const result = combineSlices(side.slices);
+      return {
+        result,
+        cpu: best!.cpu,
+        attempts: best!.attempts,
+        serverCpuUs: side.cpuUs / result.requests,
+        redisCpuUs: withRedis ? side.redisUs / result.requests : undefined,
+      };
+    };
+    return {
+      baseline: measuredOf(best.a, false),
+      measured: measuredOf(best.b, scenario.redis && redis !== undefined),
+    };
   } finally {
-    await server.stop();
+    await Promise.all([bare.server.stop(), start.server.stop()]);
   }
 }
 
@@ -159,16 +210,14 @@ async function runHttp(redis: RedisServer | undefined): Promise<HttpRow[]> {
       if (missing.has(scenario)) continue;
       const label = `round ${round}/${settings.rounds} · ${scenario.id} ${scenario.title}`;
       const baselineScenario = baselineOf(scenario);
-      const baseline = await measureServer(baselineScenario, redis, settings);
-      if ('unavailable' in baseline)
-        throw new Error(`${baselineScenario.title} cannot run: ${baseline.unavailable}`);
-      bare.get(baselineScenario)!.push(baseline);
-      const measured = await measureServer(scenario, redis, settings);
-      if ('unavailable' in measured) {
-        log(`${label}: not available (${measured.unavailable})`);
-        missing.set(scenario, measured.unavailable);
+      const pair = await measurePair(baselineScenario, scenario, redis, settings);
+      if ('unavailable' in pair) {
+        log(`${label}: not available (${pair.unavailable})`);
+        missing.set(scenario, pair.unavailable);
         continue;
       }
+      const { baseline, measured } = pair;
+      bare.get(baselineScenario)!.push(baseline);
       const { result, cpu } = measured;
       runs.get(scenario)!.push({
         round,

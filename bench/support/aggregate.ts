@@ -29,8 +29,9 @@ export function summarise(scenario: RowHead, runs: HttpRun[], unavailable: strin
     p50: median(runs.map((r) => r.result.p50)),
     p99: median(runs.map((r) => r.result.p99)),
     baselineRps,
-    // Each run against the bare run just before it, then the median: pairs cancel the drift of
-    // the machine between rounds, which a ratio of medians taken from different rounds does not.
+    // Each run against the bare server it alternated with, then the median: pairs cancel the
+    // drift of the machine between rounds, which a ratio of medians taken from different rounds
+    // does not.
     ratio: median(runs.map((r) => r.result.rps / r.baseline.rps)),
     addedUs: median(runs.map((r) => addedMicros(r.result.rps, r.baseline.rps))),
     roundRatios: runs.map((r) => r.result.rps / r.baseline.rps),

@@ -1,5 +1,6 @@
 import autocannon from 'autocannon';
 import { ipOf, partnerOf, pathOf, REFUSE_HEADER, userOf } from './keys.js';
+import { median } from './stats.js';
 
 export interface LoadShape {
   /** Distinct key values the requests cycle through. */
@@ -19,6 +20,8 @@ export interface LoadResult {
   readonly non2xx: number;
   readonly errors: number;
   readonly timeouts: number;
+  /** How long the run took, s. */
+  readonly seconds: number;
 }
 
 /**
@@ -68,5 +71,28 @@ export async function load(
     non2xx: result.non2xx,
     errors: result.errors,
     timeouts: result.timeouts,
+    seconds: result.duration,
+  };
+}
+
+/**
+ * One result for the slices of a server's load: their requests over their time, and the
+ * median of their latency percentiles.
+ */
+export function combineSlices(slices: readonly LoadResult[]): LoadResult {
+  const sum = (pick: (slice: LoadResult) => number) =>
+    slices.reduce((total, slice) => total + pick(slice), 0);
+  const requests = sum((slice) => slice.requests);
+  const seconds = sum((slice) => slice.seconds);
+  return {
+    rps: requests / seconds,
+    p50: median(slices.map((slice) => slice.p50)),
+    p99: median(slices.map((slice) => slice.p99)),
+    requests,
+    ok: sum((slice) => slice.ok),
+    non2xx: sum((slice) => slice.non2xx),
+    errors: sum((slice) => slice.errors),
+    timeouts: sum((slice) => slice.timeouts),
+    seconds,
   };
 }

@@ -3,8 +3,10 @@
  * Quick run: `BENCH_DURATION=2 BENCH_WARMUP=1 BENCH_ROUNDS=1 npm run bench` (about 3 minutes).
  */
 export interface Settings {
-  /** Seconds each measured HTTP run lasts. Defaults to 10. */
+  /** Seconds of measured load each server of an HTTP pair gets. Defaults to 10. */
   readonly durationS: number;
+  /** Seconds of one slice: the load alternates between the pair's servers slice by slice. Defaults to 1. */
+  readonly sliceS: number;
   /** Seconds of load thrown away before each measured run. Defaults to 2. */
   readonly warmupS: number;
   /** A B A B … rounds of every HTTP scenario against its bare framework. Defaults to 3. */
@@ -46,6 +48,7 @@ function numberFrom(name: string, fallback: number, zeroAllowed = false): number
 export function readSettings(): Settings {
   return {
     durationS: numberFrom('BENCH_DURATION', 10),
+    sliceS: numberFrom('BENCH_SLICE', 1),
     warmupS: numberFrom('BENCH_WARMUP', 2),
     rounds: Math.round(numberFrom('BENCH_ROUNDS', 3)),
     connections: Math.round(numberFrom('BENCH_CONNECTIONS', 50)),
