@@ -101,29 +101,27 @@ async function measurePair(
   }
   const env: Record<string, string> = { BENCH_SCENARIO: scenario.slug };
   if (redis !== undefined) env.REDIS_PORT = String(redis.port);
-  const bare = await startServer(SERVER_FILES[baselineScenario.framework], { BENCH_SCENARIO: 'bare' });
+  const bare = await startServer(SERVER_FILES[baselineScenario.framework], {
+    BENCH_SCENARIO: baselineScenario.slug,
+  });
   if (bare.kind === 'unavailable') throw new Error(`${baselineScenario.title} cannot run: ${bare.reason}`);
   const start = await startServer(SERVER_FILES[scenario.framework], env);
   if (start.kind === 'unavailable') {
     await bare.server.stop();
     return { unavailable: start.reason };
   }
+  const shapeOf = (of: HttpScenario): LoadShape => ({ keys: of.keys, refuseShare: of.refuseShare });
   const sideOf = (server: RunningServer, of: HttpScenario): Side => ({
     server,
-    shape: { keys: of.keys, refuseShare: of.refuseShare },
+    shape: shapeOf(of),
     slices: [],
     cpuUs: 0,
     redisUs: 0,
   });
   try {
     const ours = [bare.server.pid, start.server.pid, ...(redis === undefined ? [] : [redis.pid])];
-    for (const server of [bare.server, start.server])
-      await load(
-        server.port,
-        { keys: scenario.keys, refuseShare: scenario.refuseShare },
-        s.warmupS,
-        s.connections,
-      );
+    await load(bare.server.port, shapeOf(baselineScenario), s.warmupS, s.connections);
+    await load(start.server.port, shapeOf(scenario), s.warmupS, s.connections);
     const count = Math.max(1, Math.round(s.durationS / s.sliceS));
     let best: { a: Side; b: Side; cpu: CpuShare | undefined; attempts: number } | undefined;
     for (let attempt = 1; ; attempt++) {
