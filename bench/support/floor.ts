@@ -14,6 +14,17 @@ import { BURST, HOUR_MAX, MINUTE_MAX } from './policies.js';
 
 const MINUTE_MS = 60_000;
 const HOUR_MS = 3_600_000;
+/** The two windows of the benchmark's policies, as `TWO_WINDOWS` has them. */
+const WINDOWS = [
+  { name: 'minute', ms: MINUTE_MS, max: MINUTE_MAX },
+  { name: 'hour', ms: HOUR_MS, max: HOUR_MAX },
+] as const;
+
+/** A window's item of the `RateLimit-Policy` field, as tollgate writes it. */
+function windowItem(scope: string, window: (typeof WINDOWS)[number]): string {
+  return `"${scope}_${window.name}";q=${window.max};w=${window.ms / 1000}`;
+}
+
 /** The burst bucket refills at the per-minute rate, as in `fluidOptions`. */
 const BURST_INTERVAL_MS = MINUTE_MS / MINUTE_MAX;
 
@@ -52,8 +63,7 @@ export function createFloor(options: { scopes: string[]; oneRule?: boolean; burs
   const found: FloorRecord[] = new Array(options.scopes.length);
   const policyField = options.scopes
     .flatMap((scope, s) => [
-      `"${scope}_minute";q=${MINUTE_MAX};w=60`,
-      ...(oneRule ? [] : [`"${scope}_hour";q=${HOUR_MAX};w=3600`]),
+      ...(oneRule ? WINDOWS.slice(0, 1) : WINDOWS).map((window) => windowItem(scope, window)),
       ...(options.burst === true && s === 1 ? [`"${scope}_burst";q=${BURST};w=60`] : []),
     ])
     .join(', ');
@@ -117,13 +127,13 @@ export function createFloorDecider(
   scopes: string[],
 ): (values: ReadonlyArray<string | undefined>, now: number) => Decision {
   const limits = scopes.flatMap((scope) =>
-    (['minute', 'hour'] as const).map((name) => ({
-      id: `${scope}_${name}`,
+    WINDOWS.map((window) => ({
+      id: `${scope}_${window.name}`,
       scope,
-      name,
-      max: name === 'minute' ? MINUTE_MAX : HOUR_MAX,
-      windowMs: name === 'minute' ? MINUTE_MS : HOUR_MS,
-      policy: `"${scope}_${name}";q=${name === 'minute' ? MINUTE_MAX : HOUR_MAX};w=${name === 'minute' ? 60 : 3600}`,
+      name: window.name,
+      max: window.max,
+      windowMs: window.ms,
+      policy: windowItem(scope, window),
     })),
   );
   const result: FloorResult = { allowed: true, remaining: 0, resetAt: 0 };
