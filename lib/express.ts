@@ -134,19 +134,21 @@ export function rateLimit(options: ExpressOptions | Limiter<Request>): RequestHa
   }
 
   // Not `async`: an async middleware costs a promise of its own, and Express 5 chains another
-  // onto it to catch its rejection; every failure here goes to `next` already.
+  // onto it to catch its rejection; every failure here goes to `next` already. A decision the
+  // limiter answers synchronously (the memory store) goes on in the same tick.
   return function tollgate(req: Request, res: Response, next: NextFunction): void {
     let info: ExpressRequestInfo;
-    let pending: Promise<Decision | undefined>;
+    let outcome: Decision | undefined | Promise<Decision | undefined>;
     try {
       assertTrustworthyIp(req);
       info = new ExpressRequestInfo(req);
-      pending = limiter.check(info);
+      outcome = limiter.decide(info);
     } catch (error) {
       next(error);
       return;
     }
-    pending.then((decision) => decided(req, res, next, info, decision), next);
+    if (outcome instanceof Promise) outcome.then((decision) => decided(req, res, next, info, decision), next);
+    else decided(req, res, next, info, outcome);
   };
 }
 

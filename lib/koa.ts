@@ -129,20 +129,25 @@ export function rateLimit(options: KoaOptions | Limiter<Context>): Middleware {
     return limiter.refund(earlier).then(() => sendRefusal(ctx, limiter, combined, info));
   }
 
-  // Not `async`: the check's own promise carries the rest, without one more for this function.
+  // Not `async`: the check's own promise, when it has one, carries the rest; a decision the
+  // limiter answers synchronously (the memory store) goes on to `next` in the same tick.
   return function tollgate(ctx: Context, next: Next): Promise<void> {
-    let pending: Promise<Decision | undefined>;
+    let outcome: Decision | undefined | Promise<Decision | undefined>;
     let info: KoaRequestInfo;
     try {
       assertTrustworthyIp(ctx.app);
       info = new KoaRequestInfo(ctx);
-      pending = limiter.check(info);
+      outcome = limiter.decide(info);
+      if (!(outcome instanceof Promise)) return decided(ctx, next, info, outcome) ?? ANSWERED;
     } catch (error) {
       return Promise.reject(error);
     }
-    return pending.then((decision) => decided(ctx, next, info, decision));
+    return outcome.then((decision) => decided(ctx, next, info, decision));
   };
 }
+
+/** What the middleware returns when it answered the request itself, without a promise to wait on. */
+const ANSWERED: Promise<void> = Promise.resolve();
 
 /**
  * `ctx.set(name, value)` for string values, as Koa 2 and 3 do it: nothing once the headers are

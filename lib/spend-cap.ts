@@ -81,8 +81,15 @@ function checkedCost(value: number): number | undefined {
   return Number.isSafeInteger(value) && value >= 0 ? value : undefined;
 }
 
-export async function resolveBudget<Raw>(cap: CompiledSpendCap<Raw>, req: RequestInfo<Raw>): Promise<number> {
-  const budget = await cap.budgetOf(req);
+/** The request's budget; synchronous when the budget is a number or a synchronous function. */
+export function resolveBudget<Raw>(cap: CompiledSpendCap<Raw>, req: RequestInfo<Raw>): MaybePromise<number> {
+  const budget = cap.budgetOf(req);
+  return budget instanceof Promise
+    ? budget.then((value) => checkedBudget(cap, value))
+    : checkedBudget(cap, budget);
+}
+
+function checkedBudget<Raw>(cap: CompiledSpendCap<Raw>, budget: number): number {
   if (!Number.isSafeInteger(budget) || budget < 1) {
     throw new TollgateError(
       'ERR_TOLLGATE_RESOLVER_FAILED',

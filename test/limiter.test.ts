@@ -1,4 +1,5 @@
 import { createLimiter } from '../lib/limiter.js';
+import type { Store } from '../lib/store.js';
 import { MemoryStore } from '../lib/stores/memory.js';
 import { manualClock, T0 } from './helpers/clock.js';
 import { requestFrom } from './helpers/requests.js';
@@ -364,5 +365,77 @@ describe('refund', () => {
     await limiter.refund(first!);
     await limiter.refund(first!);
     expect((await limiter.check(requestFrom()))?.remaining).toBe(1);
+  });
+});
+
+describe('decide: the same decision, without a promise when nothing is asynchronous', () => {
+  const limits = [{ max: 2, window: '1m' }];
+
+  test('the memory store and synchronous key, tier and cost functions answer in the same tick', () => {
+    const clock = manualClock();
+    const limiter = createLimiter({
+      now: clock.now,
+      scopes: [
+        { name: 'ip', key: 'ip', limits },
+        {
+          name: 'user',
+          key: (req) => req.headers['x-user'] as string | undefined,
+          tier: () => 'free',
+          tiers: { free: { limits } },
+          cost: () => 1,
+        },
+      ],
+      spendCap: { key: { header: 'x-user' }, budget: () => 10, cost: () => 1 },
+    });
+    const request = requestFrom({ headers: { 'x-user': 'u1' } });
+    const first = limiter.decide(request);
+    expect(first).not.toBeInstanceOf(Promise);
+    expect(first).toMatchObject({ allowed: true, remaining: 1 });
+    limiter.decide(request);
+    expect(limiter.decide(request)).toMatchObject({ allowed: false, status: 429, reason: 'ip_minute' });
+  });
+
+  test('a key function that returns a promise makes it a promise, with the same counting', async () => {
+    const limiter = createLimiter({ scopes: [{ name: 'user', key: async () => 'u1', limits }] });
+    const pending = limiter.decide(requestFrom());
+    expect(pending).toBeInstanceOf(Promise);
+    await pending;
+    expect(await limiter.decide(requestFrom())).toMatchObject({ allowed: true, remaining: 0 });
+    expect(await limiter.decide(requestFrom())).toMatchObject({ allowed: false, reason: 'user_minute' });
+  });
+
+  test('an asynchronous store that rejects gets the configured failure policy, as with check', async () => {
+    // The memory store's interface, answering as a remote store does: with a promise.
+    const memory = new MemoryStore();
+    const store: Store = {
+      consume: () => Promise.reject(new Error('connection lost')),
+      peek: (counters) => memory.peek(counters),
+      refund: (refunds) => memory.refund(refunds),
+      charge: (charges) => memory.charge(charges),
+      reset: (counters) => memory.reset(counters),
+    };
+    const limiter = createLimiter({
+      store,
+      scopes: [{ name: 'ip', key: 'ip', limits }],
+      onStoreError: 'closed',
+    });
+    expect(await limiter.decide(requestFrom())).toMatchObject({ status: 503, reason: 'store_unavailable' });
+  });
+
+  test('a resolver that throws throws from decide and rejects from check', async () => {
+    const limiter = createLimiter({
+      scopes: [{ name: 'user', key: 'ip', tier: () => 'gold', tiers: { free: { limits } } }],
+    });
+    expect(() => limiter.decide(requestFrom())).toThrow(
+      expect.objectContaining({ code: 'ERR_TOLLGATE_UNKNOWN_TIER' }),
+    );
+    await expect(limiter.check(requestFrom())).rejects.toMatchObject({ code: 'ERR_TOLLGATE_UNKNOWN_TIER' });
+  });
+
+  test('a rejected key promise rejects, after the same tick', async () => {
+    const limiter = createLimiter({
+      scopes: [{ name: 'user', key: () => Promise.reject(new Error('lookup failed')), limits }],
+    });
+    await expect(limiter.decide(requestFrom())).rejects.toThrow('lookup failed');
   });
 });

@@ -14,6 +14,6 @@ const KEYS = Number(process.env.KEYS ?? 10_000);
 const requests = requestsFor(KEYS);
 const limiter = createLimiter(policyFromEnv());
 const rate = await sequential(Number(process.env.PROFILE_SECONDS ?? 10), (i) =>
-  limiter.check(requests[i % KEYS]!),
+  limiter.decide(requests[i % KEYS]!),
 );
 console.log(JSON.stringify({ decisionsPerSecond: Math.round(rate), perCpuSecond: Math.round(lastCpuRate) }));

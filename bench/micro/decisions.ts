@@ -1,6 +1,7 @@
 /**
  * Scenario 16: decisions per second of the core with the memory store, on one core (this
- * process), `createLimiter(options).check(requestInfo)` awaited in turn. The request
+ * process), `createLimiter(options).decide(requestInfo)` in turn (awaited when it answers with a
+ * promise, which the memory store never makes it do). The request
  * descriptions are built beforehand, so only the limiter is timed. Prints one JSON line.
  */
 
@@ -30,7 +31,7 @@ const KEYS = 10_000;
 const requests = requestsFor(KEYS);
 
 function limiterRun(limiter: ReturnType<typeof createLimiter<null>>) {
-  return (seconds: number) => sequential(seconds, (i) => limiter.check(requests[i % KEYS]!));
+  return (seconds: number) => sequential(seconds, (i) => limiter.decide(requests[i % KEYS]!));
 }
 
 const results: Measured[] = [];
@@ -44,15 +45,13 @@ const floor = createFloor({ scopes: FLOOR_SCOPES });
 const floorResult: FloorResult = { allowed: true, remaining: 0, resetAt: 0 };
 results.push(
   await measure(FLOOR_COUNTED, (seconds) =>
-    sequential(seconds, async (i) =>
-      floor.count(floorValuesOf(requests[i % KEYS]!), Date.now(), floorResult),
-    ),
+    sequential(seconds, (i) => floor.count(floorValuesOf(requests[i % KEYS]!), Date.now(), floorResult)),
   ),
 );
 const decide = createFloorDecider(createFloor({ scopes: FLOOR_SCOPES }), FLOOR_SCOPES);
 results.push(
   await measure(FLOOR_DECISION, (seconds) =>
-    sequential(seconds, async (i) => decide(floorValuesOf(requests[i % KEYS]!), Date.now())),
+    sequential(seconds, (i) => decide(floorValuesOf(requests[i % KEYS]!), Date.now())),
   ),
 );
 
@@ -75,7 +74,7 @@ const counterSets: CounterSpec[][] = requests.map((req, i) =>
 );
 results.push(
   await measure('MemoryStore.consume alone, 8 counters', (seconds) =>
-    sequential(seconds, async (i) => store.consume(counterSets[i % KEYS]!)),
+    sequential(seconds, (i) => store.consume(counterSets[i % KEYS]!)),
   ),
 );
 

@@ -9,15 +9,22 @@ export const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
  */
 export let lastCpuRate = Number.NaN;
 
-/** Calls `step` sequentially for `seconds`; returns calls per (wall-clock) second. */
-export async function sequential(seconds: number, step: (i: number) => Promise<unknown>): Promise<number> {
+/**
+ * Calls `step` sequentially for `seconds`; returns calls per (wall-clock) second. A step that
+ * answers without a promise (tollgate's `decide` on the memory store, the floors) is not
+ * awaited: an await of a plain value still costs a microtask.
+ */
+export async function sequential(seconds: number, step: (i: number) => unknown): Promise<number> {
   const start = performance.now();
   const cpuStart = process.cpuUsage();
   const deadline = start + seconds * 1000;
   let i = 0;
   for (;;) {
     // Reading the clock every call would cost as much as a decision.
-    for (let j = 0; j < 256; j++) await step(i++);
+    for (let j = 0; j < 256; j++) {
+      const result = step(i++);
+      if (result instanceof Promise) await result;
+    }
     if (performance.now() >= deadline) break;
   }
   const cpu = process.cpuUsage(cpuStart);

@@ -175,8 +175,9 @@ export async function expressMiddleware(slug: string): Promise<Mounted> {
 
 /**
  * The floor of a policy in Express (support/floor.ts): the key values read, the policy counted
- * in plain Maps, the result on `req.rateLimit` and the two IETF fields written, as any limiter
- * answering with tollgate's headers and decision must. 1 rule, or the FLUID-like 4 × 2 + burst.
+ * in plain Maps, the result on `req.rateLimit` and the fields tollgate answers with written, as
+ * any limiter answering with tollgate's headers and decision must: the two IETF fields for 1
+ * rule, the three `RateLimit-*` fields (`headers: 'ratelimit'`) for the FLUID-like 4 × 2 + burst.
  */
 function expressFloor(oneRule: boolean): RequestHandler {
   const scopes = oneRule ? ['ip'] : FLOOR_SCOPES;
@@ -193,8 +194,15 @@ function expressFloor(oneRule: boolean): RequestHandler {
         ];
     const result = floor.count(values, now, { allowed: true, remaining: 0, resetAt: 0 });
     req.rateLimit = result as unknown as Request['rateLimit'];
-    res.setHeader('RateLimit-Policy', floor.policyField);
-    res.setHeader('RateLimit', floorRateLimitField('ip', result, now));
+    if (oneRule) {
+      res.setHeader('RateLimit-Policy', floor.policyField);
+      res.setHeader('RateLimit', floorRateLimitField('ip', result, now));
+    } else {
+      // The FLUID-like policy answers with the three `RateLimit-*` fields of its minute window.
+      res.setHeader('RateLimit-Limit', String(MINUTE_MAX));
+      res.setHeader('RateLimit-Remaining', String(result.remaining));
+      res.setHeader('RateLimit-Reset', String(Math.ceil(result.resetAt / 1000)));
+    }
     next();
   };
 }

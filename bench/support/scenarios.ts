@@ -95,7 +95,7 @@ export const MEASURED: readonly HttpScenario[] = [
   // Not in the issue: the floors of the memory targets (support/floor.ts), to read tollgate's
   // figures against in the same run.
   express(201, 'floor-1', 'floor of 1 rule: Maps, req.rateLimit, the two IETF fields'),
-  express(202, 'floor-fluid', 'floor of 4 × 2 + burst: Maps, req.rateLimit, the two IETF fields'),
+  express(202, 'floor-fluid', 'floor of 4 × 2 + burst: Maps, req.rateLimit, the three RateLimit-* fields'),
   {
     id: 203,
     slug: 'floor-4x2',
