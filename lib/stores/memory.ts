@@ -52,9 +52,6 @@ const SWEEP_EVERY_MS = 60_000;
 /** Records a pass looks at per `consume`, so that no call pays for a whole pass. */
 const SWEEP_STEP = 16;
 
-/** How many namespaces `recordsIn` searches by comparison before asking the Map. */
-const NAMESPACES_SEARCHED = 16;
-
 /** `decide`'s flags for a counter: it went to its overflow counter; its charge is a replay. */
 const OVERFLOWING = 1;
 const REPLAYED = 2;
@@ -196,13 +193,6 @@ export class MemoryStore implements Store {
   private readonly now: () => number;
   /** Records by namespace, then by value: see `CounterGroup`. */
   private readonly records = new Map<string, Map<string, CounterRecord>>();
-  /**
-   * The first namespaces opened and their maps, searched before `records`: a limiter passes the
-   * same few namespace strings on every call, and comparing them costs less than hashing into
-   * a Map, which was one of the two lookups per scope value.
-   */
-  private readonly namespaceNames: string[] = [];
-  private readonly namespaceMaps: Map<string, CounterRecord>[] = [];
   private readonly marks = new Map<number, MarksByWindow>();
   /** Slots held by every record, and marks: what `maxKeys` bounds. */
   private slotCount = 0;
@@ -314,8 +304,6 @@ export class MemoryStore implements Store {
 
   close(): void {
     this.records.clear();
-    this.namespaceNames.length = 0;
-    this.namespaceMaps.length = 0;
     this.marks.clear();
     this.slotCount = 0;
     this.markCount = 0;
@@ -499,14 +487,10 @@ export class MemoryStore implements Store {
     const namespace = group === undefined ? BY_KEY : group.namespace;
     const value = group === undefined ? key : group.value;
     // Another counter of the same call may have opened the record since `decide` looked.
-    let records = this.recordsIn(namespace);
+    let records = this.records.get(namespace);
     if (records === undefined) {
       records = new Map();
       this.records.set(namespace, records);
-      if (this.namespaceNames.length < NAMESPACES_SEARCHED) {
-        this.namespaceNames.push(namespace);
-        this.namespaceMaps.push(records);
-      }
     }
     let opened = record ?? records.get(value);
     if (opened === undefined) {
@@ -526,13 +510,7 @@ export class MemoryStore implements Store {
   }
 
   private lookup(namespace: string, value: string): CounterRecord | undefined {
-    return this.recordsIn(namespace)?.get(value);
-  }
-
-  private recordsIn(namespace: string): Map<string, CounterRecord> | undefined {
-    const names = this.namespaceNames;
-    for (let i = 0; i < names.length; i++) if (names[i] === namespace) return this.namespaceMaps[i];
-    return this.records.get(namespace);
+    return this.records.get(namespace)?.get(value);
   }
 
   private drop(records: Map<string, CounterRecord>, value: string, record: CounterRecord): void {
