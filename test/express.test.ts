@@ -314,6 +314,27 @@ describe.each(versions)('%s', (_name, express) => {
     expect((await request(app).get('/b')).status).toBe(429);
   });
 
+  test('with the memory store the route runs in the same tick; an async key function still counts', async () => {
+    const app = express();
+    // The route answers whether it runs while the middleware call is still on the stack.
+    let inMiddleware = false;
+    const watched = (middleware: ReturnType<typeof rateLimit>) =>
+      function watch(req: Request, res: express5.Response, next: express5.NextFunction) {
+        inMiddleware = true;
+        middleware(req, res, next);
+        inMiddleware = false;
+      };
+    const answer = (_req: Request, res: express5.Response) => res.json({ sameTick: inMiddleware });
+    app.get('/sync', watched(rateLimit({ scopes: [perIp(1)] })), answer);
+    const userOf = async (req: { headers: Record<string, unknown> }) => req.headers['x-user'] as string;
+    const perUser = { name: 'user', key: userOf, limits: [{ max: 1, window: '1m' }] };
+    app.get('/async', watched(rateLimit({ scopes: [perUser] })), answer);
+    expect((await request(app).get('/sync')).body).toEqual({ sameTick: true });
+    expect((await request(app).get('/sync')).status).toBe(429);
+    expect((await request(app).get('/async').set('x-user', 'u1')).body).toEqual({ sameTick: false });
+    expect((await request(app).get('/async').set('x-user', 'u1')).status).toBe(429);
+  });
+
   test('shadow mode lets every request through with the decision on req', async () => {
     const app = express();
     app.use(rateLimit({ shadow: true, scopes: [perIp(1)] }));
