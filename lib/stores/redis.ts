@@ -210,8 +210,27 @@ export class RedisStore implements Store {
     clock = this.now?.(),
   ): Promise<unknown> {
     const count = counters.length;
+    const time = clock === undefined ? '' : String(clock);
+    const first = counters[0] as (CounterSpec & { idempotencyKey?: string }) | undefined;
+    // One window counter without an idempotency key, the commonest check, takes the script's
+    // short path: ops `C` and `P`, its numbers as three arguments (see script.ts).
+    if (
+      count === 1 &&
+      (op === 'c' || op === 'p') &&
+      first!.kind === 'window' &&
+      first!.idempotencyKey === undefined
+    ) {
+      const args = [
+        op === 'c' ? 'C' : 'P',
+        String(first!.windowMs),
+        String(first!.limit),
+        String(first!.cost),
+      ];
+      if (clock !== undefined) args.push(time);
+      return this.send([this.keyPrefix + first!.key], args);
+    }
     const keys: string[] = new Array(count);
-    const args: string[] = [op, clock === undefined ? '' : String(clock)];
+    const args: string[] = [op, time];
     const aimed = op === 'r' || op === 'a';
     for (let i = 0; i < count; i++) {
       // Read loosely: refunds carry `windowStart`, and window counters may carry an

@@ -189,6 +189,39 @@ describeWithRedis()('RedisStore on a real server', () => {
       expect(await admin.hget(store.keyOf(minute), 'w')).toBe(String(T0 + 60_000));
     });
 
+    test('counts are written as whole numbers, and a count written otherwise is read as before', async () => {
+      const clock = manualClock(T0 + 15_000);
+      const store = storeOf({ now: clock.now });
+      const fraction = { ...hour, cost: 0.5 };
+      // One window alone takes the script's short path, several the general one.
+      for (const counters of [[minute], [minute, fraction]]) {
+        await admin.del(...counters.map((c) => store.keyOf(c)));
+        await store.consume(counters);
+        expect(await admin.hget(store.keyOf(minute), 'w')).toBe(String(T0));
+        expect(await admin.hget(store.keyOf(minute), 'n')).toBe('1');
+        await admin.hset(store.keyOf(minute), 'n', '02');
+        expect((await store.consume(counters)).counters[0]).toMatchObject({ allowed: true, remaining: 2 });
+        expect(await admin.hget(store.keyOf(minute), 'n')).toBe('3');
+        await admin.hset(store.keyOf(minute), 'n', '2.5');
+        expect((await store.consume(counters)).admitted).toBe(true);
+        expect(Number(await admin.hget(store.keyOf(minute), 'n'))).toBe(3.5);
+        await admin.hset(store.keyOf(minute), 'n', 'junk');
+        expect((await store.consume(counters)).counters[0]).toMatchObject({ allowed: true, remaining: 4 });
+        expect(await admin.hget(store.keyOf(minute), 'n')).toBe('1');
+      }
+      // Four charges of half a unit: whole counts and fractional ones alike.
+      expect(Number(await admin.hget(store.keyOf(fraction), 'n'))).toBe(2);
+    });
+
+    test('a peek on Redis TIME reads the same clock as a consume', async () => {
+      const store = storeOf();
+      const consumed = await store.consume([minute]);
+      const peeked = await store.peek([minute]);
+      expect(peeked.now).toBeGreaterThanOrEqual(consumed.now);
+      expect(peeked.counters[0]).toMatchObject({ allowed: true, remaining: 4 });
+      expect(peeked.counters[0]!.windowStart).toBe(peeked.now - (peeked.now % 60_000));
+    });
+
     test('a clock stepping back: each window keeps its later window, the others their own, as in memory', async () => {
       const clock = manualClock(T0 + 60_000 + 10);
       const store = storeOf({ now: clock.now });

@@ -19,7 +19,9 @@ export const WINDOW_MARGIN_MS = 1_000;
  * resetAt, retryAt and windowStart from it, on the same numbers and the same clock.
  *
  * KEYS: one per counter, every one carrying the same hash tag (one cluster slot).
- * ARGV[1]: the operation: `c` consume, `p` peek, `r` refund, `a` charge (add), `x` reset.
+ * ARGV[1]: the operation: `c` consume, `p` peek, `r` refund, `a` charge (add), `x` reset;
+ * `C` and `P`, consume and peek of one window counter without an idempotency key, whose
+ * arguments are windowMs, limit and cost, then the clock when it is not Redis `TIME`.
  * ARGV[2]: the clock in ms, or `''` to read Redis `TIME`.
  * Then, per counter, its spec `<kind><a>:<b>:<cost>`: kind `w` window, `i` window with an
  * idempotency key, `b` bucket; a and b windowMs and limit (window) or capacity and intervalMs
@@ -43,7 +45,75 @@ export const WINDOW_MARGIN_MS = 1_000;
  * window later than the clock's (the clock stepped back), its index (1-based) and start.
  */
 export const STORE_SCRIPT = `
-local op, now = ARGV[1], ARGV[2]
+local op = ARGV[1]
+-- Locals: a global is a table lookup each time it is read.
+local KEYS, ARGV, tonumber = KEYS, ARGV, tonumber
+local MARGIN = ${WINDOW_MARGIN_MS}
+
+-- Consume (C) or peek (P) of a single window counter without an idempotency key, the commonest
+-- call: the general path's decision for that one counter (see below), on locals alone, since a
+-- table, a closure or a pattern match each costs about as much as a redis.call's dispatch. Its
+-- numbers come as arguments of their own, not as a spec: windowMs, limit, cost, then the clock
+-- only when it is not Redis TIME.
+if op == 'C' or op == 'P' then
+  local now = ARGV[5]
+  if now == nil then
+    local t = redis.call('TIME')
+    local us = t[2] + 0
+    now = t[1] * 1000 + (us - us % 1000) / 1000
+  else
+    now = now + 0
+  end
+  local key, a, b, cost = KEYS[1], ARGV[2] + 0, ARGV[3] + 0, ARGV[4]
+  local units = cost + 0
+  local start = now - math.fmod(now, a)
+  local v = redis.call('HMGET', key, 'w', 'n')
+  local w, n = v[1], v[2]
+  local stored = tonumber(w)
+  if stored and stored >= start then
+    -- A count HINCRBY can read as an integer: canonical digits, which also read for one
+    -- strtod where tonumber takes two. HINCRBY by the cost's own text spares Redis formatting a
+    -- number argument (a %.17g snprintf, about the price of a redis.call's dispatch).
+    local whole = n == nil or n == '0' or string.find(n, '^[1-9]%d*$')
+    local used = 0
+    if n then
+      if whole then used = n + 0 else used = tonumber(n) or 0 end
+    end
+    local admitted = not (used + units > b)
+    if admitted and op == 'C' and units > 0 then
+      if whole and units % 1 == 0 and used + units < 9007199254740992 then
+        redis.call('HINCRBY', key, 'n', cost)
+      else
+        redis.call('HSET', key, 'n', used + units)
+      end
+    elseif redis.call('PTTL', key) == -1 then
+      local ttl = math.ceil(stored + a + MARGIN - now)
+      if ttl > 0 then redis.call('PEXPIRE', key, ttl) else redis.call('DEL', key) end
+    end
+    -- A clock that stepped back keeps counting in the later window the key holds.
+    if stored > start then
+      return { admitted and 1 or 0, now, used, 1, stored % 1 == 0 and stored or string.format('%.17g', stored) }
+    end
+    return { admitted and 1 or 0, now, used }
+  end
+  local admitted = not (units > b)
+  if admitted and op == 'C' and units > 0 then
+    -- That window's count and idempotency marks must not carry over.
+    if w or n then redis.call('DEL', key) end
+    -- Whole numbers as %d text: what Redis would write for them (%.17g), for less.
+    local format = string.format
+    local ttl = math.ceil(start + a + MARGIN - now)
+    redis.call('HSET', key, 'w', start % 1 == 0 and format('%d', start) or start, 'n', cost)
+    redis.call('PEXPIRE', key, format('%d', ttl))
+  elseif (w or n) and redis.call('PTTL', key) == -1 then
+    -- An earlier window's key (kept by the margin) expires by its own end, not this one's.
+    local ttl = math.ceil((stored or start) + a + MARGIN - now)
+    if ttl > 0 then redis.call('PEXPIRE', key, ttl) else redis.call('DEL', key) end
+  end
+  return { admitted and 1 or 0, now, 0 }
+end
+
+local now = ARGV[2]
 if now == '' then
   local t = redis.call('TIME')
   local us = t[2] + 0
@@ -51,21 +121,12 @@ if now == '' then
 else
   now = now + 0
 end
--- Locals: a global is a table lookup each time it is read.
-local tonumber, fmod, ceil, KEYS, ARGV = tonumber, math.fmod, math.ceil, KEYS, ARGV
-local MARGIN = ${WINDOW_MARGIN_MS}
+local fmod, ceil = math.fmod, math.ceil
 
 -- A counter's spec, '<kind><a>:<b>:<cost>', is read once per call however many counters
 -- share it (the windows of one length usually do): each number costs Lua a strtod. A
 -- window's spec also holds the start of the current window.
 local specs = {}
-local function specOf(text)
-  local kind, a, b, cost = string.match(text, '^(%a)([^:]+):([^:]+):(.+)$')
-  a = a + 0
-  local spec = { kind, a, b + 0, cost + 0, kind ~= 'b' and now - fmod(now, a) }
-  specs[text] = spec
-  return spec
-end
 
 local at = 3
 if op == 'c' or op == 'p' then
@@ -77,10 +138,17 @@ if op == 'c' or op == 'p' then
   local n = #KEYS
   local out = { 1, now }
   local state, starts = {}, {}
-  local stale, later
+  local stale, later, odd
   local admitted = true
   for i = 1, n do
-    local spec = specs[ARGV[at]] or specOf(ARGV[at])
+    local text = ARGV[at]
+    local spec = specs[text]
+    if spec == nil then
+      local kind, a, b, cost = string.match(text, '^(%a)([^:]+):([^:]+):(.+)$')
+      a = a + 0
+      spec = { kind, a, b + 0, cost + 0, kind ~= 'b' and now - fmod(now, a), cost }
+      specs[text] = spec
+    end
     local kind, b, cost = spec[1], spec[3], spec[4]
     if kind ~= 'b' then
       local v
@@ -106,8 +174,18 @@ if op == 'c' or op == 'p' then
           later[#later + 1] = i
           later[#later + 1] = stored % 1 == 0 and stored or string.format('%.17g', stored)
         end
-        local used = tonumber(v[2]) or 0
+        local count, used = v[2], 0
         state[i] = stored
+        if count then
+          -- Canonical digits, which HINCRBY can read (see below), also read for one strtod.
+          if count == '0' or string.find(count, '^[1-9]%d*$') then
+            used = count + 0
+          else
+            used = tonumber(count) or 0
+            odd = odd or {}
+            odd[i] = true
+          end
+        end
         if v[3] then
           out[i + 2] = -1 - used
         else
@@ -154,12 +232,22 @@ if op == 'c' or op == 'p' then
         -- A key charged in its current window has its TTL already: checking it would cost as
         -- much as the charge (see repairTtl for one found without).
         if s and s ~= true then
-          redis.call('HSET', key, 'n', used + cost)
+          -- HINCRBY by the cost's own text spares Redis formatting a number argument (a %.17g
+          -- snprintf, as dear as a redis.call's dispatch), but fails on a count that is not an
+          -- integer's canonical text, which would break all-or-none after earlier writes: those
+          -- (and fractions, and counts past 2^53) are written whole.
+          if cost % 1 == 0 and used + cost < 9007199254740992 and not (odd and odd[i]) then
+            redis.call('HINCRBY', key, 'n', spec[6])
+          else
+            redis.call('HSET', key, 'n', used + cost)
+          end
         else
           -- That window's count and idempotency marks must not carry over.
           if s then redis.call('DEL', key) end
-          redis.call('HSET', key, 'w', spec[5], 'n', cost)
-          redis.call('PEXPIRE', key, ceil(spec[5] + spec[2] + MARGIN - now))
+          -- Whole numbers as %d text: what Redis would write for them (%.17g), for less.
+          local start = spec[5]
+          redis.call('HSET', key, 'w', start % 1 == 0 and string.format('%d', start) or start, 'n', spec[6])
+          redis.call('PEXPIRE', key, string.format('%d', ceil(start + spec[2] + MARGIN - now)))
         end
         if kind == 'i' then redis.call('HINCRBY', key, 'i:' .. ARGV[at + 1], 1) end
       elseif s then
@@ -194,6 +282,14 @@ if op == 'c' or op == 'p' then
     for j = 1, #later do out[n + 2 + j] = later[j] end
   end
   return out
+end
+
+local function specOf(text)
+  local kind, a, b, cost = string.match(text, '^(%a)([^:]+):([^:]+):(.+)$')
+  a = a + 0
+  local spec = { kind, a, b + 0, cost + 0, kind ~= 'b' and now - fmod(now, a) }
+  specs[text] = spec
+  return spec
 end
 
 -- Keys are always written with a TTL; one found without (PERSIST, a restore, a foreign
