@@ -39,6 +39,33 @@ describe.each(koaVersions)('%s', (_name, KoaApp) => {
     expect(reached()).toBe(1);
   });
 
+  test('with the memory store the next middleware runs in the same tick; an async key still counts', async () => {
+    const app = new KoaApp();
+    app.silent = true;
+    // The handler answers whether it runs while tollgate's call is still on the stack.
+    let inMiddleware = false;
+    const watched =
+      (middleware: Koa.Middleware): Koa.Middleware =>
+      (ctx, next) => {
+        inMiddleware = true;
+        const pending = middleware(ctx, next);
+        inMiddleware = false;
+        return pending;
+      };
+    const byUser = { name: 'user', key: async () => 'u1', limits: [{ max: 1, window: '1m' }] };
+    const byIp = watched(rateLimit({ scopes: [perIp(1)] }));
+    const byAsyncKey = watched(rateLimit({ scopes: [byUser] }));
+    app.use((ctx, next) => (ctx.path === '/sync' ? byIp(ctx, next) : byAsyncKey(ctx, next)));
+    app.use((ctx) => {
+      ctx.body = { sameTick: inMiddleware };
+    });
+    const client = request(app.callback());
+    expect((await client.get('/sync')).body).toEqual({ sameTick: true });
+    expect((await client.get('/sync')).status).toBe(429);
+    expect((await client.get('/async')).body).toEqual({ sameTick: false });
+    expect((await client.get('/async')).status).toBe(429);
+  });
+
   test('without app.proxy, X-Forwarded-For is ignored: every forged address is one client', async () => {
     const { client } = appWith({ scopes: [perIp(2)] });
     expect((await client.get('/').set('X-Forwarded-For', '1.1.1.1')).body.ip).toMatch(LOOPBACK);
