@@ -2,6 +2,7 @@ import { nameDuration, parseDuration } from './duration.js';
 import { TollgateConfigError } from './errors.js';
 import { compileAllowList, isAddressOrRange } from './ip.js';
 import { compileKeySource } from './keys.js';
+import type { MaybePromise } from './maybe-promise.js';
 import type { CostOption, LimitOptions, ScopeOptions, StoreFailurePolicy, TierOptions } from './options.js';
 import type { RequestInfo } from './request.js';
 import type { CounterSpec } from './store.js';
@@ -11,8 +12,6 @@ import { MemoryStore } from './stores/memory.js';
  * Construction: options in, resolved configuration out, once per middleware. Nothing here runs
  * per request; the limiter (limiter.ts) only reads what these functions build.
  */
-
-type MaybePromise<T> = T | Promise<T>;
 
 /** The largest window a timer can hold (2^31 − 1 ms, about 24.8 days). */
 export const MAX_WINDOW_MS = 2_147_483_647;

@@ -1,8 +1,10 @@
 import type { ErrorRequestHandler, NextFunction, Request, RequestHandler, Response } from 'express';
+import { decisionOf } from './adapter.js';
 import type { Decision } from './decision.js';
 import { TollgateConfigError } from './errors.js';
 import { renderError } from './http-errors.js';
 import { createLimiter, type Limiter } from './limiter.js';
+import { isPromiseLike, type MaybePromise } from './maybe-promise.js';
 import type { TollgateOptions } from './options.js';
 import type { RequestInfo } from './request.js';
 import { requestIdOf } from './request-id.js';
@@ -89,6 +91,7 @@ class ExpressRequestInfo implements RequestInfo<Request> {
  */
 export function rateLimit(options: ExpressOptions | Limiter<Request>): RequestHandler {
   const limiter = 'check' in options ? options : createLimiter(options);
+  const decide = decisionOf(limiter);
 
   function decided(
     req: Request,
@@ -138,16 +141,16 @@ export function rateLimit(options: ExpressOptions | Limiter<Request>): RequestHa
   // limiter answers synchronously (the memory store) goes on in the same tick.
   return function tollgate(req: Request, res: Response, next: NextFunction): void {
     let info: ExpressRequestInfo;
-    let outcome: Decision | undefined | Promise<Decision | undefined>;
+    let outcome: MaybePromise<Decision | undefined>;
     try {
       assertTrustworthyIp(req);
       info = new ExpressRequestInfo(req);
-      outcome = limiter.decide(info);
+      outcome = decide(info);
     } catch (error) {
       next(error);
       return;
     }
-    if (outcome instanceof Promise) outcome.then((decision) => decided(req, res, next, info, decision), next);
+    if (isPromiseLike(outcome)) outcome.then((decision) => decided(req, res, next, info, decision), next);
     else decided(req, res, next, info, outcome);
   };
 }

@@ -1,9 +1,8 @@
 import { createHash } from 'node:crypto';
 import { ipKey } from './ip.js';
+import { isPromiseLike, type MaybePromise } from './maybe-promise.js';
 import type { KeySource } from './options.js';
 import type { RequestInfo } from './request.js';
-
-type MaybePromise<T> = T | Promise<T>;
 
 /**
  * Whether a value is kept readable in the store: 1 to 64 of `A-Z a-z 0-9 . _ @ -`, so free of
@@ -97,7 +96,7 @@ export function compileKeySource<Raw>(
   if (typeof source === 'function') {
     return (req) => {
       const value = source(req);
-      if (value instanceof Promise) return value.then((v) => safeKey(asKey(v)));
+      if (isPromiseLike(value)) return Promise.resolve(value).then((v) => safeKey(asKey(v)));
       return safeKey(asKey(value));
     };
   }

@@ -1,9 +1,11 @@
 import type Koa from 'koa';
 import type { Context, Middleware, Next } from 'koa';
+import { decisionOf } from './adapter.js';
 import type { Decision } from './decision.js';
 import { TollgateConfigError } from './errors.js';
 import { type ErrorAnswer, HttpError, renderError } from './http-errors.js';
 import { createLimiter, type Limiter } from './limiter.js';
+import { isPromiseLike, type MaybePromise } from './maybe-promise.js';
 import type { TollgateOptions } from './options.js';
 import type { RequestInfo } from './request.js';
 import { requestIdOf } from './request-id.js';
@@ -100,6 +102,7 @@ class KoaRequestInfo implements RequestInfo<Context> {
  */
 export function rateLimit(options: KoaOptions | Limiter<Context>): Middleware {
   const limiter = 'check' in options ? options : createLimiter(options);
+  const decide = decisionOf(limiter);
 
   function decided(
     ctx: Context,
@@ -132,17 +135,17 @@ export function rateLimit(options: KoaOptions | Limiter<Context>): Middleware {
   // Not `async`: the check's own promise, when it has one, carries the rest; a decision the
   // limiter answers synchronously (the memory store) goes on to `next` in the same tick.
   return function tollgate(ctx: Context, next: Next): Promise<void> {
-    let outcome: Decision | undefined | Promise<Decision | undefined>;
+    let outcome: MaybePromise<Decision | undefined>;
     let info: KoaRequestInfo;
     try {
       assertTrustworthyIp(ctx.app);
       info = new KoaRequestInfo(ctx);
-      outcome = limiter.decide(info);
-      if (!(outcome instanceof Promise)) return decided(ctx, next, info, outcome) ?? ANSWERED;
+      outcome = decide(info);
+      if (!isPromiseLike(outcome)) return decided(ctx, next, info, outcome) ?? ANSWERED;
     } catch (error) {
       return Promise.reject(error);
     }
-    return outcome.then((decision) => decided(ctx, next, info, decision));
+    return Promise.resolve(outcome).then((decision) => decided(ctx, next, info, decision));
   };
 }
 

@@ -14,6 +14,7 @@ import type { Decision, PolicyState } from './decision.js';
 import { TollgateError } from './errors.js';
 import { headerFormat, isoSeconds } from './headers.js';
 import { storeValue } from './keys.js';
+import { isPromiseLike, type MaybePromise } from './maybe-promise.js';
 import { type CostOption, type TollgateOptions, tollgateOptionsSchema } from './options.js';
 import type { RequestInfo } from './request.js';
 import { requestIdOf } from './request-id.js';
@@ -32,8 +33,6 @@ import {
 import type { ConsumeResult, CounterGroup, CounterSpec, CounterState, RefundSpec, Store } from './store.js';
 import { MemoryStore } from './stores/memory.js';
 import { asAdmitted, createSummariser, pickRefusalFields } from './summarise.js';
-
-type MaybePromise<T> = T | Promise<T>;
 
 /** What one store call charged, kept so that it can be refunded, once. */
 interface Charge {
@@ -104,13 +103,14 @@ export interface Limiter<Raw = unknown> {
   /**
    * Decides one request: resolves every scope's key, tier and cost, then checks and charges all
    * counters in one store call. Resolves to `undefined` when the request is skipped or allow-listed.
-   * Rejects only when a key, tier or cost function throws or a tier resolver names no tier.
+   * Rejects only when a `skip`, key, tier, cost or budget function throws (or rejects), a tier
+   * resolver names no tier, or a budget function returns no positive integer.
    */
   check(req: RequestInfo<Raw>): Promise<Decision | undefined>;
   /**
    * `check`, answered without a promise when nothing it runs is asynchronous (the memory store,
-   * and key, tier, cost and budget functions that return plain values); otherwise the promise
-   * `check` would return. Throws, rather than rejects, what is thrown before the first promise.
+   * and `skip`, key, tier, cost and budget functions that return plain values); otherwise the
+   * promise `check` would return. Throws, rather than rejects, what is thrown before the first promise.
    * For adapters, which can then go on in the same tick.
    */
   decide(req: RequestInfo<Raw>): MaybePromise<Decision | undefined>;
@@ -215,16 +215,17 @@ export function createLimiter<Raw = unknown>(options: TollgateOptions<Raw>): Lim
   }
 
   /**
-   * The decision as a generator that yields only the promises it must wait for: a key, tier,
-   * cost or budget function that answers with a promise, or a store that does. With the memory
-   * store and synchronous functions it runs to the end in one step, and `decide` answers without
-   * a promise, so that an adapter can go on in the same tick (a promise, its `then` and the
-   * microtask were a tenth of tollgate's cost per Express request).
+   * The decision as a generator that yields only the promises it must wait for: a `skip`, key,
+   * tier, cost or budget function that answers with one (or any thenable), or a store that does.
+   * With the memory store and synchronous functions it runs to the end in one step, and
+   * `decide` answers without a promise, so that an adapter can go on in the same tick: the
+   * promise, its `then` and the microtask were 17k of the 96k instructions tollgate added to an
+   * Express request with the 4 × 2 + burst policy (callgrind).
    */
-  function* decision(req: RequestInfo<Raw>): Generator<Promise<unknown>, Decision | undefined, unknown> {
+  function* decision(req: RequestInfo<Raw>): Generator<PromiseLike<unknown>, Decision | undefined, unknown> {
     if (skip !== undefined) {
       const skipped = skip(req);
-      if (skipped instanceof Promise ? yield skipped : skipped) return undefined;
+      if (isPromiseLike(skipped) ? yield skipped : skipped) return undefined;
     }
     if (allowListed?.(req.ip)) return undefined;
 
@@ -249,12 +250,13 @@ export function createLimiter<Raw = unknown>(options: TollgateOptions<Raw>): Lim
       let tier = scope.only;
       if (tier === undefined) {
         const named = scope.tierOf!(req);
-        tier = tierNamed(scope, named instanceof Promise ? ((yield named) as string) : named);
+        tier = tierNamed(scope, isPromiseLike(named) ? ((yield named) as string) : named);
       }
       if (tier.unlimited) continue;
       const costOrPromise = resolveCost(scope.cost ?? defaultCost, req);
-      const cost =
-        costOrPromise instanceof Promise ? ((yield costOrPromise) as number | undefined) : costOrPromise;
+      const cost = isPromiseLike(costOrPromise)
+        ? ((yield costOrPromise) as number | undefined)
+        : costOrPromise;
       if (cost === undefined) return finish(standaloneRefusal(400, 'invalid_cost', scope), req);
       // A cost above a limit's whole capacity could never be admitted: no Retry-After would hold.
       if (cost > tier.maxCost) return finish(standaloneRefusal(400, 'cost_exceeds_limit', scope), req);
@@ -290,18 +292,17 @@ export function createLimiter<Raw = unknown>(options: TollgateOptions<Raw>): Lim
     let spendIndex = -1;
     if (spendCap !== undefined) {
       const keyOrPromise = spendCap.keyOf(req);
-      const key =
-        keyOrPromise instanceof Promise ? ((yield keyOrPromise) as string | undefined) : keyOrPromise;
+      const key = isPromiseLike(keyOrPromise) ? ((yield keyOrPromise) as string | undefined) : keyOrPromise;
       if (key === undefined) {
         if (spendCap.onMissing === 'refuse')
           return finish(standaloneRefusal(401, `${spendCap.name}_missing`, spendCap), req);
       } else {
         const budgetOrPromise = resolveBudget(spendCap, req);
-        const budget =
-          budgetOrPromise instanceof Promise ? ((yield budgetOrPromise) as number) : budgetOrPromise;
+        const budget = isPromiseLike(budgetOrPromise) ? ((yield budgetOrPromise) as number) : budgetOrPromise;
         const costOrPromise = spendCap.costOf(req);
-        const cost =
-          costOrPromise instanceof Promise ? ((yield costOrPromise) as number | undefined) : costOrPromise;
+        const cost = isPromiseLike(costOrPromise)
+          ? ((yield costOrPromise) as number | undefined)
+          : costOrPromise;
         if (cost === undefined) return finish(standaloneRefusal(400, 'invalid_cost', spendCap), req);
         if (cost > budget) return finish(standaloneRefusal(400, 'cost_exceeds_cap', spendCap), req);
         const idempotencyKey = idempotencyKeyOf(spendCap, req);
@@ -325,7 +326,7 @@ export function createLimiter<Raw = unknown>(options: TollgateOptions<Raw>): Lim
     let charged: readonly CounterSpec[] = counters;
     try {
       const pending = store.consume(counters);
-      result = pending instanceof Promise ? ((yield pending) as ConsumeResult) : pending;
+      result = isPromiseLike(pending) ? ((yield pending) as ConsumeResult) : pending;
     } catch (error) {
       storeError = error;
       if (failure.kind !== 'insurance')
@@ -513,14 +514,14 @@ export function createLimiter<Raw = unknown>(options: TollgateOptions<Raw>): Lim
  * Runs a generator that yields promises to its end: synchronously while it yields nothing,
  * then awaiting each promise it yields and passing back its value (or throwing its error in).
  */
-function runToEnd<T>(steps: Generator<Promise<unknown>, T, unknown>): MaybePromise<T> {
+function runToEnd<T>(steps: Generator<PromiseLike<unknown>, T, unknown>): MaybePromise<T> {
   const first = steps.next();
   return first.done === true ? first.value : resume(steps, first.value);
 }
 
 async function resume<T>(
-  steps: Generator<Promise<unknown>, T, unknown>,
-  pending: Promise<unknown>,
+  steps: Generator<PromiseLike<unknown>, T, unknown>,
+  pending: PromiseLike<unknown>,
 ): Promise<T> {
   for (;;) {
     let value: unknown;
@@ -621,7 +622,7 @@ function resolveCost<Raw>(
 ): MaybePromise<number | undefined> {
   if (cost === undefined) return 1;
   const value = typeof cost === 'number' ? cost : cost(req);
-  return value instanceof Promise ? value.then(checkedCost) : checkedCost(value);
+  return isPromiseLike(value) ? Promise.resolve(value).then(checkedCost) : checkedCost(value);
 }
 
 function checkedCost(value: number): number | undefined {

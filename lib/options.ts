@@ -1,11 +1,10 @@
 import type { JsonSchema } from './config-validation.js';
 import type { Decision } from './decision.js';
 import { DURATION_PATTERN } from './duration.js';
+import type { MaybePromise } from './maybe-promise.js';
 import type { RequestInfo } from './request.js';
 import type { Serializer } from './serializers/index.js';
 import type { Store } from './store.js';
-
-type MaybePromise<T> = T | Promise<T>;
 
 /** Where a scope's key comes from. */
 export type KeySource<Raw = unknown> =

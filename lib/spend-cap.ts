@@ -2,11 +2,10 @@ import type { ServerResponse } from 'node:http';
 import type { Decision } from './decision.js';
 import { TollgateError } from './errors.js';
 import { compileKeySource, storeValue } from './keys.js';
+import { isPromiseLike, type MaybePromise } from './maybe-promise.js';
 import type { SpendCapOptions } from './options.js';
 import type { RequestInfo } from './request.js';
 import type { RefundSpec, Store, WindowCounterSpec } from './store.js';
-
-type MaybePromise<T> = T | Promise<T>;
 
 /** A UTC day. Store windows are aligned to the Unix epoch, which has no leap seconds, so a day window is the UTC calendar day. */
 export const DAY_MS = 86_400_000;
@@ -66,7 +65,7 @@ function compileCost<Raw>(
   if (typeof cost === 'function') {
     return (req) => {
       const value = cost(req);
-      return value instanceof Promise ? value.then(checkedCost) : checkedCost(value);
+      return isPromiseLike(value) ? Promise.resolve(value).then(checkedCost) : checkedCost(value);
     };
   }
   const header = cost.header.toLowerCase();
@@ -84,8 +83,8 @@ function checkedCost(value: number): number | undefined {
 /** The request's budget; synchronous when the budget is a number or a synchronous function. */
 export function resolveBudget<Raw>(cap: CompiledSpendCap<Raw>, req: RequestInfo<Raw>): MaybePromise<number> {
   const budget = cap.budgetOf(req);
-  return budget instanceof Promise
-    ? budget.then((value) => checkedBudget(cap, value))
+  return isPromiseLike(budget)
+    ? Promise.resolve(budget).then((value) => checkedBudget(cap, value))
     : checkedBudget(cap, budget);
 }
 

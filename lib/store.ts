@@ -1,3 +1,5 @@
+import type { MaybePromise } from './maybe-promise.js';
+
 /**
  * The contract between tollgate's core and a counter store.
  *
@@ -109,7 +111,7 @@ export type RefundSpec =
   | (WindowCounterSpec & { readonly windowStart: number })
   | (BucketCounterSpec & { readonly windowStart?: undefined });
 
-export type MaybePromise<T> = T | Promise<T>;
+export type { MaybePromise };
 
 export interface Store {
   /**

@@ -335,6 +335,15 @@ describe.each(versions)('%s', (_name, express) => {
     expect((await request(app).get('/async').set('x-user', 'u1')).status).toBe(429);
   });
 
+  test('a limiter written against the Limiter interface without decide is asked through check', async () => {
+    const limiter = createLimiter<Request>({ scopes: [perIp(1)] });
+    const { decide: _decide, ...withoutDecide } = limiter;
+    const app = express();
+    app.get('/', rateLimit(withoutDecide as typeof limiter), (_req, res) => res.send('ok'));
+    expect((await request(app).get('/')).status).toBe(200);
+    expect((await request(app).get('/')).status).toBe(429);
+  });
+
   test('shadow mode lets every request through with the decision on req', async () => {
     const app = express();
     app.use(rateLimit({ shadow: true, scopes: [perIp(1)] }));

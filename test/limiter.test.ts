@@ -432,6 +432,53 @@ describe('decide: the same decision, without a promise when nothing is asynchron
     await expect(limiter.check(requestFrom())).rejects.toMatchObject({ code: 'ERR_TOLLGATE_UNKNOWN_TIER' });
   });
 
+  test('skip, tier and budget functions may answer with a promise or any thenable, and are awaited', async () => {
+    // Typed as promises, as a query builder passes for one.
+    const thenable = <T>(value: T): Promise<T> =>
+      ({
+        // biome-ignore lint/suspicious/noThenProperty: a thenable, as a query builder or another library's promise is
+        then: (resolve: (value: T) => unknown) => Promise.resolve(value).then(resolve),
+      }) as unknown as Promise<T>;
+    const onDecision = jest.fn();
+    const limiter = createLimiter({
+      onDecision,
+      skip: (req) => (req.headers['x-skip'] === 'promise' ? Promise.resolve(true) : thenable(false)),
+      scopes: [{ name: 'ip', key: 'ip', tier: async () => 'free', tiers: { free: { limits } } }],
+      spendCap: { key: { header: 'x-user' }, budget: () => thenable(3), cost: 1 },
+    });
+    const user = { 'x-user': 'u1' };
+    expect(await limiter.decide(requestFrom({ headers: { ...user, 'x-skip': 'promise' } }))).toBeUndefined();
+    expect(await limiter.decide(requestFrom({ headers: user }))).toMatchObject({
+      allowed: true,
+      remaining: 1,
+    });
+    expect((await limiter.getUsage('u1', 3)).used).toBe(1);
+    expect(onDecision).toHaveBeenCalledTimes(1);
+  });
+
+  test('with the memory store a decision is reported to onDecision once, before decide returns', () => {
+    const onDecision = jest.fn();
+    const limiter = createLimiter({ onDecision, scopes: [{ name: 'ip', key: 'ip', limits }] });
+    const decision = limiter.decide(requestFrom());
+    expect(onDecision).toHaveBeenCalledTimes(1);
+    expect(onDecision).toHaveBeenCalledWith(decision, expect.anything());
+  });
+
+  test('a store that throws synchronously gets the failure policy too, open or insurance', () => {
+    const store = new MemoryStore();
+    jest.spyOn(store, 'consume').mockImplementation(() => {
+      throw new Error('connection lost');
+    });
+    const scopes = [{ name: 'ip', key: 'ip' as const, limits }];
+    expect(createLimiter({ store, scopes }).decide(requestFrom())).toMatchObject({
+      allowed: true,
+      reason: 'store_unavailable',
+    });
+    const insured = createLimiter({ store, scopes, onStoreError: { insurance: { divisor: 2 } } });
+    expect(insured.decide(requestFrom())).toMatchObject({ allowed: true, limit: 1 });
+    expect(insured.decide(requestFrom())).toMatchObject({ allowed: false, status: 429 });
+  });
+
   test('a rejected key promise rejects, after the same tick', async () => {
     const limiter = createLimiter({
       scopes: [{ name: 'user', key: () => Promise.reject(new Error('lookup failed')), limits }],

@@ -137,7 +137,7 @@ export function renderMarkdown(results: Results): string {
     lines.push(
       '## Micro: memory decisions per second (scenario 16)',
       '',
-      '`await createLimiter(options).check(request)` in a loop on one core, request descriptions built beforehand.',
+      '`createLimiter(options).decide(request)` in a loop on one core (awaited only when it returns a promise, which the memory store never makes it do; the floors likewise), request descriptions built beforehand.',
       ...(results.micro.otherCores === undefined
         ? []
         : [`Other processes used ${results.micro.otherCores.toFixed(2)} cores meanwhile.`]),

@@ -22,7 +22,7 @@ export const WINDOW_MARGIN_MS = 1_000;
  * ARGV[1]: the operation: `c` consume, `p` peek, `r` refund, `a` charge (add), `x` reset;
  * `C` and `P`, consume and peek of one window counter without an idempotency key, whose
  * arguments are windowMs, limit and cost, then the clock when it is not Redis `TIME`.
- * ARGV[2]: the clock in ms, or `''` to read Redis `TIME`.
+ * ARGV[2] (every other op): the clock in ms, or `''` to read Redis `TIME`.
  * Then, per counter, its spec `<kind><a>:<b>:<cost>`: kind `w` window, `i` window with an
  * idempotency key, `b` bucket; a and b windowMs and limit (window) or capacity and intervalMs
  * (bucket). A refund or a charge of a window adds the window start it aims at; kind `i` adds
@@ -100,11 +100,12 @@ if op == 'C' or op == 'P' then
   if admitted and op == 'C' and units > 0 then
     -- That window's count and idempotency marks must not carry over.
     if w or n then redis.call('DEL', key) end
-    -- Whole numbers as %d text: what Redis would write for them (%.17g), for less.
+    -- Whole numbers as %.0f text: what Redis would write for them (%.17g), for less. Not %d,
+    -- which is a C long, 32 bits on some builds: a start in ms would overflow it.
     local format = string.format
     local ttl = math.ceil(start + a + MARGIN - now)
-    redis.call('HSET', key, 'w', start % 1 == 0 and format('%d', start) or start, 'n', cost)
-    redis.call('PEXPIRE', key, format('%d', ttl))
+    redis.call('HSET', key, 'w', start % 1 == 0 and format('%.0f', start) or start, 'n', cost)
+    redis.call('PEXPIRE', key, format('%.0f', ttl))
   elseif (w or n) and redis.call('PTTL', key) == -1 then
     -- An earlier window's key (kept by the margin) expires by its own end, not this one's.
     local ttl = math.ceil((stored or start) + a + MARGIN - now)
@@ -244,10 +245,10 @@ if op == 'c' or op == 'p' then
         else
           -- That window's count and idempotency marks must not carry over.
           if s then redis.call('DEL', key) end
-          -- Whole numbers as %d text: what Redis would write for them (%.17g), for less.
+          -- Whole numbers as %.0f text (see the short path above).
           local start = spec[5]
-          redis.call('HSET', key, 'w', start % 1 == 0 and string.format('%d', start) or start, 'n', spec[6])
-          redis.call('PEXPIRE', key, string.format('%d', ceil(start + spec[2] + MARGIN - now)))
+          redis.call('HSET', key, 'w', start % 1 == 0 and string.format('%.0f', start) or start, 'n', spec[6])
+          redis.call('PEXPIRE', key, string.format('%.0f', ceil(start + spec[2] + MARGIN - now)))
         end
         if kind == 'i' then redis.call('HINCRBY', key, 'i:' .. ARGV[at + 1], 1) end
       elseif s then
