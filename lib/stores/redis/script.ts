@@ -50,20 +50,24 @@ local op = ARGV[1]
 local KEYS, ARGV, tonumber = KEYS, ARGV, tonumber
 local MARGIN = ${WINDOW_MARGIN_MS}
 
+-- The clock: the client's, or Redis TIME when it sends none ('' in ARGV[2], or no ARGV[5] for
+-- C and P).
+local now
+if op == 'C' or op == 'P' then now = ARGV[5] elseif ARGV[2] ~= '' then now = ARGV[2] end
+if now == nil then
+  local t = redis.call('TIME')
+  local us = t[2] + 0
+  now = t[1] * 1000 + (us - us % 1000) / 1000
+else
+  now = now + 0
+end
+
 -- Consume (C) or peek (P) of a single window counter without an idempotency key, the commonest
 -- call: the general path's decision for that one counter (see below), on locals alone, since a
 -- table, a closure or a pattern match each costs about as much as a redis.call's dispatch. Its
 -- numbers come as arguments of their own, not as a spec: windowMs, limit, cost, then the clock
 -- only when it is not Redis TIME.
 if op == 'C' or op == 'P' then
-  local now = ARGV[5]
-  if now == nil then
-    local t = redis.call('TIME')
-    local us = t[2] + 0
-    now = t[1] * 1000 + (us - us % 1000) / 1000
-  else
-    now = now + 0
-  end
   local key, a, b, cost = KEYS[1], ARGV[2] + 0, ARGV[3] + 0, ARGV[4]
   local units = cost + 0
   local start = now - math.fmod(now, a)
@@ -114,14 +118,6 @@ if op == 'C' or op == 'P' then
   return { admitted and 1 or 0, now, 0 }
 end
 
-local now = ARGV[2]
-if now == '' then
-  local t = redis.call('TIME')
-  local us = t[2] + 0
-  now = t[1] * 1000 + (us - us % 1000) / 1000
-else
-  now = now + 0
-end
 local fmod, ceil = math.fmod, math.ceil
 
 -- A counter's spec, '<kind><a>:<b>:<cost>', is read once per call however many counters
