@@ -14,7 +14,7 @@ import type { Decision, PolicyState } from './decision.js';
 import { TollgateError } from './errors.js';
 import { headerFormat, isoSeconds } from './headers.js';
 import { storeValue } from './keys.js';
-import { isPromiseLike, type MaybePromise } from './maybe-promise.js';
+import { isPromiseLike, type MaybePromise, runToEnd } from './maybe-promise.js';
 import { type CostOption, type TollgateOptions, tollgateOptionsSchema } from './options.js';
 import type { RequestInfo } from './request.js';
 import { requestIdOf } from './request-id.js';
@@ -508,35 +508,6 @@ export function createLimiter<Raw = unknown>(options: TollgateOptions<Raw>): Lim
   }
 
   return { check, decide, refund, combine, refusal, getUsage, usageOf, reportError, store, serializer };
-}
-
-/**
- * Runs a generator that yields promises to its end: synchronously while it yields nothing,
- * then awaiting each promise it yields and passing back its value (or throwing its error in).
- */
-function runToEnd<T>(steps: Generator<PromiseLike<unknown>, T, unknown>): MaybePromise<T> {
-  const first = steps.next();
-  return first.done === true ? first.value : resume(steps, first.value);
-}
-
-async function resume<T>(
-  steps: Generator<PromiseLike<unknown>, T, unknown>,
-  pending: PromiseLike<unknown>,
-): Promise<T> {
-  for (;;) {
-    let value: unknown;
-    let rejected = false;
-    try {
-      value = await pending;
-    } catch (error) {
-      rejected = true;
-      value = error;
-    }
-    // A rejection is thrown in where the generator yielded, as an `await` there would throw it.
-    const step = rejected ? steps.throw(value) : steps.next(value);
-    if (step.done === true) return step.value;
-    pending = step.value;
-  }
 }
 
 const STANDALONE_MESSAGES: Record<string, string> = {

@@ -11,3 +11,32 @@ export function isPromiseLike(value: unknown): value is PromiseLike<unknown> {
     typeof value === 'object' && value !== null && typeof (value as { then?: unknown }).then === 'function'
   );
 }
+
+/**
+ * Runs a generator that yields promises to its end: synchronously while it yields nothing,
+ * then awaiting each promise it yields and passing back its value (or throwing its error in).
+ */
+export function runToEnd<T>(steps: Generator<PromiseLike<unknown>, T, unknown>): MaybePromise<T> {
+  const first = steps.next();
+  return first.done === true ? first.value : resume(steps, first.value);
+}
+
+async function resume<T>(
+  steps: Generator<PromiseLike<unknown>, T, unknown>,
+  pending: PromiseLike<unknown>,
+): Promise<T> {
+  for (;;) {
+    let value: unknown;
+    let rejected = false;
+    try {
+      value = await pending;
+    } catch (error) {
+      rejected = true;
+      value = error;
+    }
+    // A rejection is thrown in where the generator yielded, as an `await` there would throw it.
+    const step = rejected ? steps.throw(value) : steps.next(value);
+    if (step.done === true) return step.value;
+    pending = step.value;
+  }
+}
