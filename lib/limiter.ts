@@ -23,6 +23,7 @@ import {
   type CompiledSpendCap,
   cancelSettlement,
   carrySettlement,
+  checkedCostOf,
   compileSpendCap,
   DAY_MS,
   idempotencyKeyOf,
@@ -592,10 +593,5 @@ function resolveCost<Raw>(
   req: RequestInfo<Raw>,
 ): MaybePromise<number | undefined> {
   if (cost === undefined) return 1;
-  const value = typeof cost === 'number' ? cost : cost(req);
-  return isPromiseLike(value) ? Promise.resolve(value).then(checkedCost) : checkedCost(value);
-}
-
-function checkedCost(value: number): number | undefined {
-  return Number.isSafeInteger(value) && value >= 0 ? value : undefined;
+  return checkedCostOf(typeof cost === 'number' ? cost : cost(req));
 }

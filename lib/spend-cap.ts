@@ -64,8 +64,7 @@ function compileCost<Raw>(
   if (typeof cost === 'number') return () => cost;
   if (typeof cost === 'function') {
     return (req) => {
-      const value = cost(req);
-      return isPromiseLike(value) ? Promise.resolve(value).then(checkedCost) : checkedCost(value);
+      return checkedCostOf(cost(req));
     };
   }
   const header = cost.header.toLowerCase();
@@ -78,6 +77,11 @@ function compileCost<Raw>(
 
 function checkedCost(value: number): number | undefined {
   return Number.isSafeInteger(value) && value >= 0 ? value : undefined;
+}
+
+/** A cost function's answer checked as `checkedCost` does, once it has one: the scopes' costs and the cap's. */
+export function checkedCostOf(value: MaybePromise<number>): MaybePromise<number | undefined> {
+  return isPromiseLike(value) ? Promise.resolve(value).then(checkedCost) : checkedCost(value);
 }
 
 /** The request's budget; synchronous when the budget is a number or a synchronous function. */
