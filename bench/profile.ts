@@ -362,13 +362,23 @@ function summarise(profile: CpuProfile, bundlePath: string, requests: number | u
     const id = profile.samples[i]!;
     const own = byId.get(id)!.callFrame.functionName;
     if (own === '(idle)') idleTime += time;
+    // Downstream is whatever runs under a `next` (Express) or `dispatch` (Koa) that tollgate's
+    // code called: straight from the middleware's frame, or, since a decision made in the same
+    // tick goes on from a function of its own (`decided`), from one of lib/'s frames under it.
     let inMiddleware = false;
-    let child: number | undefined;
-    for (let at: number | undefined = id; at !== undefined; child = at, at = parent.get(at)) {
-      if (!isMiddleware(at)) continue;
-      const via = child === undefined ? undefined : byId.get(child)!.callFrame.functionName;
-      inMiddleware = via === undefined || !DOWNSTREAM.has(via);
-      break;
+    let downstream = false;
+    for (let at: number | undefined = id; at !== undefined; at = parent.get(at)) {
+      if (isMiddleware(at)) {
+        inMiddleware = !downstream;
+        break;
+      }
+      const above = parent.get(at);
+      if (
+        DOWNSTREAM.has(byId.get(at)!.callFrame.functionName) &&
+        above !== undefined &&
+        locate(byId.get(above)!.callFrame).startsWith('lib/')
+      )
+        downstream = true;
     }
     if (inMiddleware) {
       middlewareTime += time;

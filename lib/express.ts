@@ -2,6 +2,7 @@ import type { ErrorRequestHandler, NextFunction, Request, RequestHandler, Respon
 import { decisionOf } from './adapter.js';
 import type { Decision } from './decision.js';
 import { TollgateConfigError } from './errors.js';
+import { decisionOn, putDecision } from './express-decision.js';
 import { renderError } from './http-errors.js';
 import { createLimiter, type Limiter } from './limiter.js';
 import { isPromiseLike, type MaybePromise } from './maybe-promise.js';
@@ -14,7 +15,11 @@ import { hasSettlement, reportActualCost, settleWhenDone, usageRefusal } from '.
 declare global {
   namespace Express {
     interface Request {
-      /** tollgate's decision for this request, combined across stacked tollgate middleware. */
+      /**
+       * tollgate's decision for this request, combined across stacked tollgate middleware. An
+       * accessor on Express's request prototype that reads it from `res.locals` (see
+       * express-decision.ts), so it is not among the request's own keys.
+       */
       rateLimit?: Decision;
     }
   }
@@ -105,11 +110,9 @@ export function rateLimit(options: ExpressOptions | Limiter<Request>): RequestHa
       return;
     }
     try {
-      // An own-property check first: reading a property the request lacks walks its whole
-      // prototype chain, and only stacked tollgate middleware find one here.
-      const earlier = Object.hasOwn(req, 'rateLimit') ? req.rateLimit : undefined;
+      const earlier = decisionOn(req, res);
       const combined = earlier === undefined ? decision : limiter.combine(earlier, decision);
-      req.rateLimit = combined;
+      putDecision(req, res, combined);
       if (!(combined.allowed || combined.shadow)) {
         // A refusal here must not leave the charges of tollgate middleware mounted earlier.
         if (earlier === undefined) sendRefusal(res, limiter, combined, info);
@@ -185,8 +188,9 @@ function assertTrustworthyIp(req: Request): void {
  * app.post('/generate', async (req, res) => { const out = await run(req.body); reportCost(req, out.tokens); res.json(out); });
  */
 export function reportCost(req: Request, credits: number): void {
-  if (req.rateLimit === undefined) throw new TypeError('reportCost: no tollgate decision on this request');
-  reportActualCost(req.rateLimit, credits);
+  const decision = decisionOn(req);
+  if (decision === undefined) throw new TypeError('reportCost: no tollgate decision on this request');
+  reportActualCost(decision, credits);
 }
 
 /**

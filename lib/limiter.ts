@@ -35,12 +35,33 @@ import type { ConsumeResult, CounterGroup, CounterSpec, CounterState, RefundSpec
 import { MemoryStore } from './stores/memory.js';
 import { asAdmitted, createSummariser, pickRefusalFields } from './summarise.js';
 
-/** What one store call charged, kept so that it can be refunded, once. */
+/**
+ * What one store call charged, kept so that it can be refunded, once. It rides on the decision
+ * for the request's whole life, so it keeps only what a refund needs: the counters, and from
+ * their states the window each was charged in. The states themselves (a third of what a
+ * decision allocated) are kept only when one of them says something rarer: a replay, or a
+ * charge at another key. Each scavenge copies what in-flight requests hold, so what a decision
+ * keeps costs far more than what it drops.
+ */
 interface Charge {
   readonly store: Store;
   readonly counters: readonly CounterSpec[];
-  readonly states: readonly CounterState[];
+  /** Per counter, the start of the window it was charged in (0 for a bucket). */
+  readonly windowStarts: readonly number[];
+  /** The states, when one of them was replayed or charged at another key. */
+  readonly unusual: readonly CounterState[] | undefined;
   refunded: boolean;
+}
+
+function chargeOf(store: Store, counters: readonly CounterSpec[], states: readonly CounterState[]): Charge {
+  const windowStarts: number[] = new Array(states.length);
+  let usual = true;
+  for (let i = 0; i < states.length; i++) {
+    const state = states[i]!;
+    windowStarts[i] = state.windowStart ?? 0;
+    if (state.replayed === true || state.key !== undefined) usual = false;
+  }
+  return { store, counters, windowStarts, unusual: usual ? undefined : states, refunded: false };
 }
 
 /**
@@ -68,14 +89,15 @@ function attachCharges(decision: Decision, list: readonly Charge[]): void {
 function refundsOf(charge: Charge): RefundSpec[] {
   const refunds: RefundSpec[] = [];
   charge.counters.forEach((counter, i) => {
-    const state = charge.states[i]!;
-    if (state.replayed === true) return;
+    const state = charge.unusual?.[i];
+    if (state?.replayed === true) return;
     // A counter the store charged elsewhere (its overflow counter) is no longer in its group.
-    const key = state.key ?? counter.key;
-    const group = state.key === undefined ? counter.group : undefined;
+    const elsewhere = state?.key;
+    const key = elsewhere ?? counter.key;
+    const group = elsewhere === undefined ? counter.group : undefined;
     refunds.push(
       counter.kind === 'window'
-        ? { ...counter, key, group, windowStart: state.windowStart ?? 0 }
+        ? { ...counter, key, group, windowStart: charge.windowStarts[i]! }
         : { ...counter, key, group, windowStart: undefined },
     );
   });
@@ -355,9 +377,7 @@ export function createLimiter<Raw = unknown>(options: TollgateOptions<Raw>): Lim
             : undefined;
     const decision = summarise(policies, result.now, firstCost, storeError, policyField);
     if (result.admitted) {
-      attachCharges(decision, [
-        { store: chargedStore, counters: charged, states: result.counters, refunded: false },
-      ]);
+      attachCharges(decision, [chargeOf(chargedStore, charged, result.counters)]);
       // Guarded: reading index -1 of an array is a slow dictionary lookup in V8 (~6 % of a 1-rule decision).
       const spend = spendIndex < 0 ? undefined : charged[spendIndex];
       const spent = spendIndex < 0 ? undefined : result.counters[spendIndex];

@@ -4,10 +4,20 @@
  * reads `N` from stdin, makes N decisions and writes `done`, so that the parent can count the
  * instructions of exactly those decisions. `POLICY=floor` and `floor-decision` decide the 4 × 2
  * policy with its floor instead (support/floor.ts), as scenario 16's floor rows do.
+ * `POLICY=store-<policy>` (`store-1`, `store-4x2`, `store-fluid`) runs only the memory store's
+ * share of that policy's decisions: the counters the limiter hands the store for each request,
+ * recorded beforehand, consumed in turn by a `MemoryStore` of their own.
  */
 
 import { createInterface } from 'node:readline';
-import { createLimiter, type Decision, type RequestInfo } from '../../lib/index.js';
+import {
+  type ConsumeResult,
+  type CounterSpec,
+  createLimiter,
+  type Decision,
+  MemoryStore,
+  type RequestInfo,
+} from '../../lib/index.js';
 import { createFloor, createFloorDecider, FLOOR_SCOPES, floorValuesOf } from '../support/floor.js';
 import { requestsFor } from '../support/keys.js';
 import { policyFromEnv } from '../support/policies.js';
@@ -40,6 +50,31 @@ function deciderFromEnv(): (req: RequestInfo<null>) => Decision | undefined | Pr
     const decider = createFloorDecider(createFloor({ scopes: FLOOR_SCOPES }), FLOOR_SCOPES);
     return (req) => decider(floorValuesOf(req), Date.now());
   }
+  if (policy?.startsWith('store-') === true) return storeShare(policy.slice('store-'.length));
   const limiter = createLimiter(policyFromEnv());
   return (req) => limiter.decide(req);
+}
+
+function storeShare(policy: string): (req: RequestInfo<null>) => Decision {
+  const recorded = new Map<RequestInfo<null>, readonly CounterSpec[]>();
+  const recorder = new MemoryStore();
+  let last: readonly CounterSpec[] = [];
+  const recording = {
+    consume(counters: readonly CounterSpec[]): ConsumeResult {
+      last = counters;
+      return recorder.consume(counters);
+    },
+    peek: (counters: readonly CounterSpec[]) => recorder.peek(counters),
+    refund: () => {},
+    charge: () => {},
+    reset: () => {},
+  };
+  const limiter = createLimiter({ ...policyFromEnv(policy), store: recording });
+  for (const req of requests) {
+    limiter.decide(req);
+    recorded.set(req, last);
+  }
+  const store = new MemoryStore();
+  // Shaped as a decision for the check below.
+  return (req) => ({ allowed: store.consume(recorded.get(req)!).admitted }) as Decision;
 }

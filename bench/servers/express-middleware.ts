@@ -4,8 +4,9 @@ import type { Redis } from 'ioredis';
 import { RedisStore as ErlRedisStore, type RedisReply } from 'rate-limit-redis';
 import { type RateLimiterAbstract, RateLimiterMemory, RateLimiterRedis } from 'rate-limiter-flexible';
 import { rateLimit } from '../../lib/express.js';
-import type { Store, TollgateOptions } from '../../lib/index.js';
-import { createFloor, FLOOR_SCOPES, floorRateLimitField } from '../support/floor.js';
+import { putDecision } from '../../lib/express-decision.js';
+import type { Decision, Store, TollgateOptions } from '../../lib/index.js';
+import { createFloor, createFloorDecider, FLOOR_SCOPES, floorRateLimitField } from '../support/floor.js';
 import {
   fluidOptions,
   fourByTwoOptions,
@@ -73,13 +74,19 @@ export async function expressMiddleware(slug: string): Promise<Mounted> {
         },
         close: nothing,
       };
-    case 'req-property': {
-      // Profiles only: ip-only, plus a decision object put on req as tollgate does, no header.
+    case 'req-property':
+    case 'req-locals': {
+      // Profiles only: ip-only, plus a decision object on req: assigned as an own property
+      // (req-property), or kept where tollgate keeps it, in res.locals behind the req.rateLimit
+      // accessor (req-locals, lib/express-decision.ts). No header.
+      const locals = slug === 'req-locals';
       let n = 0;
       return {
-        middleware: function reqProperty(req: Request, _res: Response, next: NextFunction): void {
+        middleware: function reqProperty(req: Request, res: Response, next: NextFunction): void {
           if (req.ip === undefined) throw new Error('no address');
-          req.rateLimit = { remaining: MINUTE_MAX - ++n } as Request['rateLimit'];
+          const decision = { remaining: MINUTE_MAX - ++n } as Decision;
+          if (locals) putDecision(req, res, decision);
+          else req.rateLimit = decision;
           next();
         },
         close: nothing,
@@ -87,14 +94,15 @@ export async function expressMiddleware(slug: string): Promise<Mounted> {
     }
     case 'tg-floor': {
       // Profiles only: what any limiter doing tollgate's job must do in Express whatever its
-      // store, with nothing counted: read req.ip, put a decision on req, write the two IETF fields.
+      // store, with nothing counted: read req.ip, put a decision on req (as tollgate does), write
+      // the two IETF fields.
       let n = 0;
       return {
         middleware: function floor(req: Request, res: Response, next: NextFunction): void {
           if (req.ip === undefined) throw new Error('no address');
           n++;
           const remaining = MINUTE_MAX - n;
-          req.rateLimit = { remaining } as Request['rateLimit'];
+          putDecision(req, res, { remaining } as Decision);
           res.setHeader('RateLimit-Policy', `"ip_minute";q=${MINUTE_MAX};w=60`);
           res.setHeader('RateLimit', `"ip_minute";r=${remaining};t=${n % 60}`);
           next();
@@ -105,6 +113,8 @@ export async function expressMiddleware(slug: string): Promise<Mounted> {
     case 'floor-1':
     case 'floor-fluid':
       return { middleware: expressFloor(slug === 'floor-1'), close: nothing };
+    case 'floor-fluid-decision':
+      return { middleware: expressFloorDecision(), close: nothing };
     case 'tg-memory-1':
       return { middleware: rateLimit(oneRuleOptions<Request>()), close: nothing };
     case 'tg-memory-1-no-headers':
@@ -175,7 +185,8 @@ export async function expressMiddleware(slug: string): Promise<Mounted> {
 
 /**
  * The floor of a policy in Express (support/floor.ts): the key values read, the policy counted
- * in plain Maps, the result on `req.rateLimit` and the fields tollgate answers with written, as
+ * in plain Maps, the result on `req.rateLimit` (kept where tollgate keeps it, the cheapest way
+ * known: see lib/express-decision.ts) and the fields tollgate answers with written, as
  * any limiter answering with tollgate's headers and decision must: the two IETF fields for 1
  * rule, the three `RateLimit-*` fields (`headers: 'ratelimit'`) for the FLUID-like 4 × 2 + burst.
  */
@@ -193,7 +204,7 @@ function expressFloor(oneRule: boolean): RequestHandler {
           req.params.bankId as string,
         ];
     const result = floor.count(values, now, { allowed: true, remaining: 0, resetAt: 0 });
-    req.rateLimit = result as unknown as Request['rateLimit'];
+    putDecision(req, res, result as unknown as Decision);
     if (oneRule) {
       res.setHeader('RateLimit-Policy', floor.policyField);
       res.setHeader('RateLimit', floorRateLimitField('ip', result, now));
@@ -203,6 +214,29 @@ function expressFloor(oneRule: boolean): RequestHandler {
       res.setHeader('RateLimit-Remaining', String(result.remaining));
       res.setHeader('RateLimit-Reset', String(Math.ceil(result.resetAt / 1000)));
     }
+    next();
+  };
+}
+
+/**
+ * The floor of the FLUID-like policy, answering as tollgate's documented API does: a `Decision`
+ * with one `PolicyState` per limit on `req.rateLimit` for the request's lifetime, and its three
+ * `RateLimit-*` fields written from it. Against `floor-fluid`, what that shape costs any
+ * limiter that offers it; against tollgate, what tollgate adds beyond the shape.
+ */
+function expressFloorDecision(): RequestHandler {
+  const decide = createFloorDecider(createFloor({ scopes: FLOOR_SCOPES, burst: true }), FLOOR_SCOPES, {
+    burst: true,
+    headers: 'ratelimit',
+  });
+  return function expressFloorDecision(req: Request, res: Response, next: NextFunction): void {
+    const decision = decide(
+      [req.ip, firstHeader(req, 'x-partner-id'), firstHeader(req, 'x-user-id'), req.params.bankId as string],
+      Date.now(),
+    );
+    putDecision(req, res, decision);
+    const headers = decision.headers;
+    for (let i = 0; i < headers.length; i++) res.setHeader(headers[i]![0], headers[i]![1]);
     next();
   };
 }

@@ -119,35 +119,53 @@ export function floorRateLimitField(scope: string, result: FloorResult, now: num
 
 /**
  * A `Decision` of the documented shape for a floor's result: one `PolicyState` per limit and
- * the two IETF header fields. The limits' constant parts are built once, as tollgate compiles
- * them; each call builds what tollgate's decisions must hold per request.
+ * the header fields tollgate writes (the two IETF fields, or with `ratelimit` the three
+ * `RateLimit-*` fields). The limits' constant parts are built once, as tollgate compiles them;
+ * each call builds what tollgate's decisions must hold per request. `burst` adds the second
+ * scope's burst bucket, as `createFloor`'s option does.
  */
 export function createFloorDecider(
   floor: Floor,
   scopes: string[],
+  options: { burst?: boolean; headers?: 'ietf' | 'ratelimit' } = {},
 ): (values: ReadonlyArray<string | undefined>, now: number) => Decision {
-  const limits = scopes.flatMap((scope) =>
-    WINDOWS.map((window) => ({
+  const limits = scopes.flatMap((scope, s) => [
+    ...WINDOWS.map((window) => ({
       id: `${scope}_${window.name}`,
       scope,
       name: window.name,
+      kind: 'window' as const,
       max: window.max,
       windowMs: window.ms,
       policy: windowItem(scope, window),
     })),
-  );
+    ...(options.burst === true && s === 1
+      ? [
+          {
+            id: `${scope}_burst`,
+            scope,
+            name: 'burst',
+            kind: 'bucket' as const,
+            max: BURST,
+            windowMs: MINUTE_MS,
+            policy: `"${scope}_burst";q=${BURST};w=60`,
+          },
+        ]
+      : []),
+  ]);
+  const ratelimitFields = options.headers === 'ratelimit';
   const result: FloorResult = { allowed: true, remaining: 0, resetAt: 0 };
   return (values, now) => {
     floor.count(values, now, result);
     const policies: PolicyState[] = new Array(limits.length);
     for (let i = 0; i < limits.length; i++) {
       const limit = limits[i]!;
-      const resetAt = (Math.floor(now / limit.windowMs) + 1) * limit.windowMs;
+      const resetAt = limit.kind === 'window' ? (Math.floor(now / limit.windowMs) + 1) * limit.windowMs : now;
       policies[i] = {
         id: limit.id,
         scope: limit.scope,
         name: limit.name,
-        kind: 'window',
+        kind: limit.kind,
         unit: 'requests',
         tier: undefined,
         limit: limit.max,
@@ -179,10 +197,16 @@ export function createFloorDecider(
       now,
       policies,
       storeError: undefined,
-      headers: [
-        ['RateLimit-Policy', floor.policyField],
-        ['RateLimit', floorRateLimitField(scopes[0]!, result, now)],
-      ],
+      headers: ratelimitFields
+        ? [
+            ['RateLimit-Limit', String(MINUTE_MAX)],
+            ['RateLimit-Remaining', String(result.remaining)],
+            ['RateLimit-Reset', String(Math.ceil(result.resetAt / 1000))],
+          ]
+        : [
+            ['RateLimit-Policy', floor.policyField],
+            ['RateLimit', floorRateLimitField(scopes[0]!, result, now)],
+          ],
     };
   };
 }

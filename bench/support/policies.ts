@@ -76,14 +76,14 @@ export function halfRefusedOptions<Raw>(): TollgateOptions<Raw> {
 /** The spending cap of scenario 13: a daily budget per user, never reached. */
 export const SPEND_CAP = { key: { header: 'x-user-id' }, budget: 1_000_000_000_000, cost: 1 } as const;
 
-/** The policy a micro target is told by the `POLICY` variable: `1`, `4x2` (the default) or `fluid`. */
-export function policyFromEnv(): TollgateOptions<null> {
+/** A micro target's policy by name (`1`, `4x2`, `fluid`), from the `POLICY` variable unless given; `4x2` by default. */
+export function policyFromEnv(name = process.env.POLICY ?? '4x2'): TollgateOptions<null> {
   const policies: Record<string, () => TollgateOptions<null>> = {
     '1': oneRuleOptions,
     '4x2': fourByTwoOptions,
     fluid: fluidOptions,
   };
-  const policy = policies[process.env.POLICY ?? '4x2'];
+  const policy = policies[name];
   if (policy === undefined) throw new Error(`POLICY must be one of ${Object.keys(policies).join(', ')}`);
   return policy();
 }

@@ -96,6 +96,11 @@ export const MEASURED: readonly HttpScenario[] = [
   // figures against in the same run.
   express(201, 'floor-1', 'floor of 1 rule: Maps, req.rateLimit, the two IETF fields'),
   express(202, 'floor-fluid', 'floor of 4 × 2 + burst: Maps, req.rateLimit, the three RateLimit-* fields'),
+  express(
+    204,
+    'floor-fluid-decision',
+    'floor of 4 × 2 + burst with a Decision of the documented shape on req.rateLimit',
+  ),
   {
     id: 203,
     slug: 'floor-4x2',
