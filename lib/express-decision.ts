@@ -8,15 +8,17 @@ import type { Decision } from './decision.js';
  * Express changes each request's prototype (`Object.setPrototypeOf(req, app.request)`), and
  * V8 then gives the request hidden classes of its own that no inline cache can learn: a
  * property added to `req` is added through the runtime, building a new hidden class for every
- * request. That one assignment, `req.rateLimit = decision`, cost 23k instructions per request,
- * 4 % of a bare Express request (callgrind, `bench/profiles/instructions-express-req-property.txt`).
+ * request. That one assignment, `req.rateLimit = decision`, cost 23k to 32k instructions per
+ * request in three callgrind runs, 4–5 % of a bare Express request; kept as below, 7k
+ * (`bench/profiles/instructions-express-req-property.txt`, `req-property` and `req-locals`).
  *
  * So the decision goes in `res.locals`, which Express makes per request as a null-prototype
  * dictionary where adding a key builds nothing, and `req.rateLimit` is an accessor on the app's
  * request prototype (`app.request`, which Express documents as the place to extend its
  * requests) that reads it from there. Reading, assigning and `in` work as they did on an own
- * property; the property is just not among `req`'s own keys. A request without `res.locals`
- * (not served by Express) gets an own property, as before.
+ * property; the property is just not among `req`'s own keys, and code that replaces
+ * `res.locals` wholesale (rather than adding to it) takes the decision with it. A request
+ * without `res.locals` (not served by Express) gets an own property, as before.
  */
 // Registered, so that two copies of tollgate in one process (its ESM and CommonJS builds, say)
 // read and combine each other's decisions, as they did through the own property.
