@@ -13,33 +13,60 @@ import type { Decision } from './decision.js';
  * (`bench/profiles/instructions-express-req-property.txt`, `req-property` and `req-locals`).
  *
  * So the decision goes in `res.locals`, which Express makes per request as a null-prototype
- * dictionary where adding a key builds nothing, and `req.rateLimit` is an accessor on the app's
- * request prototype (`app.request`, which Express documents as the place to extend its
- * requests) that reads it from there. Reading, assigning and `in` work as they did on an own
- * property; the property is just not among `req`'s own keys, and code that replaces
- * `res.locals` wholesale (rather than adding to it) takes the decision with it. A request
+ * dictionary where adding a key builds nothing, and `req.rateLimit` is an accessor that reads
+ * it from there, defined once on Express's base request object (`express.request`, which
+ * Express documents as the place to extend its requests). There rather than on one app's
+ * `app.request`: an app can be mounted in another after it has served requests, or in several
+ * apps, and Express re-parents its request prototype each time, so no one app's prototype is
+ * under every request the decision must be read on. For requests no tollgate middleware
+ * decided, the accessor reads `undefined`, as the missing property did.
+ *
+ * Reading and assigning work as on an own property. Unlike one: `rateLimit` is not among the
+ * request's own keys, `'rateLimit' in req` is true on every request of that Express, and code
+ * that replaces `res.locals` wholesale (rather than adding to it) drops the decision. A request
  * without `res.locals` (not served by Express) gets an own property, as before.
  */
 // Registered, so that two copies of tollgate in one process (its ESM and CommonJS builds, say)
 // read and combine each other's decisions, as they did through the own property.
 const DECISION = Symbol.for('tollgate.decision');
+/** Marks the accessor's getter as tollgate's, whichever copy defined it. */
+const ACCESSOR = Symbol.for('tollgate.decision.accessor');
 
 type Locals = Record<PropertyKey, unknown>;
 
 /** Request prototypes seen, and whether `req.rateLimit` reads `res.locals` under them. */
 const exposing = new WeakMap<object, boolean>();
 
+/**
+ * The decision an earlier tollgate middleware left on the request. Anything else found there
+ * (express-rate-limit also writes `req.rateLimit` by default) is not one to combine with.
+ */
 export function decisionOn(req: Request, res: Response | undefined = req.res): Decision | undefined {
-  const kept = (res?.locals as Locals | undefined)?.[DECISION] as Decision | undefined;
-  if (kept !== undefined) return kept;
-  return Object.hasOwn(req, 'rateLimit') ? req.rateLimit : undefined;
+  const kept = (res?.locals as Locals | undefined)?.[DECISION];
+  const found = kept !== undefined ? kept : Object.hasOwn(req, 'rateLimit') ? req.rateLimit : undefined;
+  return isDecision(found) ? found : undefined;
+}
+
+function isDecision(value: unknown): value is Decision {
+  return (
+    typeof value === 'object' &&
+    value !== null &&
+    typeof (value as Decision).allowed === 'boolean' &&
+    Array.isArray((value as Decision).policies)
+  );
 }
 
 export function putDecision(req: Request, res: Response, decision: Decision): void {
   const locals = res.locals as Locals | undefined;
   const prototype = Object.getPrototypeOf(req) as object | null;
-  if (locals !== undefined && prototype !== null && exposes(prototype)) locals[DECISION] = decision;
-  else ownRateLimit(req, decision);
+  if (locals === undefined || prototype === null || !exposes(prototype)) {
+    ownRateLimit(req, decision);
+    return;
+  }
+  locals[DECISION] = decision;
+  // Assigned before the accessor existed (the first request through this Express): an own
+  // property would hide the accessor. The decision replaces it, as an assignment would have.
+  if (Object.hasOwn(req, 'rateLimit')) delete (req as { rateLimit?: Decision }).rateLimit;
 }
 
 function exposes(prototype: object): boolean {
@@ -52,37 +79,40 @@ function exposes(prototype: object): boolean {
 }
 
 /**
- * Defines the `rateLimit` accessor on the outermost app's request prototype (`app.request`),
- * which its mounted sub-apps' request prototypes inherit from: the decision reads the same in
- * the app and in its sub-apps, and other apps' requests are left alone. That prototype is the
- * one just under Express's base request object, itself just under Node's `IncomingMessage`.
- * Without that chain (a request Express did not set up), nothing is defined: the decision is
- * then an own property of the request.
+ * Defines the `rateLimit` accessor on Express's base request object: the last prototype before
+ * Node's `IncomingMessage.prototype`. Without that chain (a request Express did not set up), or
+ * when that object already has a `rateLimit` of someone else's, nothing is defined and the
+ * decision is an own property of the request.
  */
 function expose(prototype: object): boolean {
-  const chain: object[] = [];
+  let base: object | undefined;
   for (let at: object | null = prototype; at !== null; at = Object.getPrototypeOf(at) as object | null) {
-    if (at === IncomingMessage.prototype) break;
-    chain.push(at);
+    if (Object.getPrototypeOf(at) === IncomingMessage.prototype) {
+      base = at;
+      break;
+    }
   }
-  if (chain.length < 2 || Object.getPrototypeOf(chain.at(-1)!) !== IncomingMessage.prototype) return false;
-  const appRequest = chain.at(-2)!;
-  if (!Object.hasOwn(appRequest, 'rateLimit'))
-    Object.defineProperty(appRequest, 'rateLimit', {
-      configurable: true,
-      enumerable: false,
-      get(this: Request): Decision | undefined {
-        return (this.res?.locals as Locals | undefined)?.[DECISION] as Decision | undefined;
-      },
-      set(this: Request, value: Decision | undefined) {
-        const locals = this.res?.locals as Locals | undefined;
-        if (locals === undefined) ownRateLimit(this, value);
-        else locals[DECISION] = value;
-      },
-    });
+  if (base === undefined) return false;
+  const existing = Object.getOwnPropertyDescriptor(base, 'rateLimit');
+  if (existing !== undefined)
+    return (existing.get as { [ACCESSOR]?: boolean } | undefined)?.[ACCESSOR] === true;
+  const get = function rateLimit(this: Request): Decision | undefined {
+    return (this.res?.locals as Locals | undefined)?.[DECISION] as Decision | undefined;
+  };
+  Object.defineProperty(get, ACCESSOR, { value: true });
+  Object.defineProperty(base, 'rateLimit', {
+    configurable: true,
+    enumerable: false,
+    get,
+    set(this: Request, value: Decision | undefined) {
+      const locals = this.res?.locals as Locals | undefined;
+      if (locals === undefined) ownRateLimit(this, value);
+      else locals[DECISION] = value;
+    },
+  });
   return true;
 }
 
-function ownRateLimit(req: Request, value: Decision | undefined): void {
+function ownRateLimit(req: object, value: Decision | undefined): void {
   Object.defineProperty(req, 'rateLimit', { value, writable: true, enumerable: true, configurable: true });
 }

@@ -68,9 +68,12 @@ function chargeOf(store: Store, counters: readonly CounterSpec[], states: readon
  * A decision's charges ride on the decision under a symbol, so that any limiter can refund
  * them: a limiter that refuses a request refunds what the limiters mounted before it charged.
  * (A WeakMap side table did the same job, but its ephemerons cost a third of the run time in
- * garbage collection at hundreds of thousands of decisions a second.)
+ * garbage collection at hundreds of thousands of decisions a second.) Registered, so that a
+ * second copy of tollgate in the process (its other build) refunds them too; the version in
+ * its name changes with the shape of `Charge`, so that copies that would misread each other's
+ * charges do not see them.
  */
-const CHARGES = Symbol('tollgate.charges');
+const CHARGES = Symbol.for('tollgate.charges/2');
 type Charged = Decision & { [CHARGES]?: readonly Charge[] };
 
 function chargesOf(decision: Decision): readonly Charge[] | undefined {

@@ -164,8 +164,11 @@ interface Settlement {
   settled: boolean;
 }
 
-/** A decision's settlement rides on it under a symbol (see `CHARGES` in limiter.ts for why not a WeakMap). */
-const SETTLEMENT = Symbol('tollgate.settlement');
+/**
+ * A decision's settlement rides on it under a symbol: see `CHARGES` in limiter.ts for why not a
+ * WeakMap, and why registered and versioned with the shape of `Settlement`.
+ */
+const SETTLEMENT = Symbol.for('tollgate.settlement/1');
 type Settled = Decision & { [SETTLEMENT]?: Settlement };
 
 const settlements = {

@@ -234,10 +234,12 @@ describe.each(versions)('%s', (_name, express) => {
     });
     app.use(rateLimit({ scopes: [{ name: 'second', key: 'ip', limits: [{ max: 5, window: '1m' }] }] }));
     app.get('/', (req, res) => res.json({ policies: req.rateLimit?.policies.map((p) => p.id) }));
-    other.get('/', (req, res) => res.json({ has: 'rateLimit' in req }));
+    other.get('/', (req, res) =>
+      res.json({ decision: req.rateLimit ?? null, own: Object.hasOwn(req, 'rateLimit') }),
+    );
     expect((await request(app).get('/')).body.policies).toEqual(['ip_minute', 'second_minute']);
     expect((await request(app).get('/').set('X-Drop', '1')).body.policies).toEqual(['second_minute']);
-    expect((await request(other).get('/')).body).toEqual({ has: false });
+    expect((await request(other).get('/')).body).toEqual({ decision: null, own: false });
   });
 
   test('odd requests never crash: a huge key, odd headers, a forged body', async () => {
