@@ -34,6 +34,10 @@ const ACCESSOR = Symbol.for('tollgate.decision.accessor');
 
 type Locals = Record<PropertyKey, unknown>;
 
+function localsOf(res: Response | undefined): Locals | undefined {
+  return res?.locals as Locals | undefined;
+}
+
 /** Request prototypes seen, and whether `req.rateLimit` reads `res.locals` under them. */
 const exposing = new WeakMap<object, boolean>();
 
@@ -42,7 +46,7 @@ const exposing = new WeakMap<object, boolean>();
  * (express-rate-limit also writes `req.rateLimit` by default) is not one to combine with.
  */
 export function decisionOn(req: Request, res: Response | undefined = req.res): Decision | undefined {
-  const kept = (res?.locals as Locals | undefined)?.[DECISION];
+  const kept = localsOf(res)?.[DECISION];
   const found = kept !== undefined ? kept : Object.hasOwn(req, 'rateLimit') ? req.rateLimit : undefined;
   return isDecision(found) ? found : undefined;
 }
@@ -57,7 +61,7 @@ function isDecision(value: unknown): value is Decision {
 }
 
 export function putDecision(req: Request, res: Response, decision: Decision): void {
-  const locals = res.locals as Locals | undefined;
+  const locals = localsOf(res);
   const prototype = Object.getPrototypeOf(req) as object | null;
   if (locals === undefined || prototype === null || !exposes(prototype)) {
     ownRateLimit(req, decision);
@@ -97,7 +101,7 @@ function expose(prototype: object): boolean {
   if (existing !== undefined)
     return (existing.get as { [ACCESSOR]?: boolean } | undefined)?.[ACCESSOR] === true;
   const get = function rateLimit(this: Request): Decision | undefined {
-    return (this.res?.locals as Locals | undefined)?.[DECISION] as Decision | undefined;
+    return localsOf(this.res)?.[DECISION] as Decision | undefined;
   };
   Object.defineProperty(get, ACCESSOR, { value: true });
   Object.defineProperty(base, 'rateLimit', {
@@ -105,7 +109,7 @@ function expose(prototype: object): boolean {
     enumerable: false,
     get,
     set(this: Request, value: Decision | undefined) {
-      const locals = this.res?.locals as Locals | undefined;
+      const locals = localsOf(this.res);
       if (locals === undefined) ownRateLimit(this, value);
       else locals[DECISION] = value;
     },

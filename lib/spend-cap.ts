@@ -63,9 +63,7 @@ function compileCost<Raw>(
 ): (req: RequestInfo<Raw>) => MaybePromise<number | undefined> {
   if (typeof cost === 'number') return () => cost;
   if (typeof cost === 'function') {
-    return (req) => {
-      return checkedCostOf(cost(req));
-    };
+    return (req) => checkedCostOf(cost(req));
   }
   const header = cost.header.toLowerCase();
   return (req) => {

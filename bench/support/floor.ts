@@ -25,6 +25,11 @@ function windowItem(scope: string, window: (typeof WINDOWS)[number]): string {
   return `"${scope}_${window.name}";q=${window.max};w=${window.ms / 1000}`;
 }
 
+/** The burst bucket's item of the `RateLimit-Policy` field, as tollgate writes it. */
+function burstItem(scope: string): string {
+  return `"${scope}_burst";q=${BURST};w=60`;
+}
+
 /** The burst bucket refills at the per-minute rate, as in `fluidOptions`. */
 const BURST_INTERVAL_MS = MINUTE_MS / MINUTE_MAX;
 
@@ -64,7 +69,7 @@ export function createFloor(options: { scopes: string[]; oneRule?: boolean; burs
   const policyField = options.scopes
     .flatMap((scope, s) => [
       ...(oneRule ? WINDOWS.slice(0, 1) : WINDOWS).map((window) => windowItem(scope, window)),
-      ...(options.burst === true && s === 1 ? [`"${scope}_burst";q=${BURST};w=60`] : []),
+      ...(options.burst === true && s === 1 ? [burstItem(scope)] : []),
     ])
     .join(', ');
   const burstScope = options.burst === true ? 1 : -1;
@@ -148,7 +153,7 @@ export function createFloorDecider(
             kind: 'bucket' as const,
             max: BURST,
             windowMs: MINUTE_MS,
-            policy: `"${scope}_burst";q=${BURST};w=60`,
+            policy: burstItem(scope),
           },
         ]
       : []),
