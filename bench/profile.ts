@@ -10,7 +10,8 @@
  * The target is bundled with esbuild (tsx puts each module on one line, which leaves a profile
  * without line numbers), run under `node --cpu-prof`, and the profile is mapped back to the
  * sources through the bundle's source map. Writes bench/profiles/<target>.cpuprofile (not
- * committed) and bench/profiles/<target>.txt. PROFILE_SECONDS sets the length (default 10).
+ * committed) and bench/profiles/<target>.txt. PROFILE_SECONDS sets the length (default 10);
+ * PROFILE_NODE_FLAGS adds flags to the target's node (`--no-turbo-inlining` times inlined functions apart).
  */
 import { readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
@@ -64,7 +65,9 @@ async function main(): Promise<void> {
 
   const profDir = join(buildDir, `${slug}-prof`);
   rmSync(profDir, { recursive: true, force: true });
-  const flags = ['--cpu-prof', '--cpu-prof-dir', profDir];
+  // PROFILE_NODE_FLAGS, e.g. `--no-turbo-inlining`: inlined functions' time is their caller's otherwise.
+  const extraFlags = (process.env.PROFILE_NODE_FLAGS ?? '').split(' ').filter((flag) => flag !== '');
+  const flags = ['--cpu-prof', '--cpu-prof-dir', profDir, ...extraFlags];
   let note = '';
   let requests: number | undefined;
 

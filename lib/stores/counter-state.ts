@@ -63,9 +63,12 @@ export function bucketState(
   const after = charged ? tat + counter.cost * intervalMs : tat;
   return {
     allowed,
+    // The units that would be admitted now, one at a time, with admission's own tolerance:
+    // `now + capacity × intervalMs` rounds to 0.00024 ms at today's epoch, which for 7 a
+    // minute is a few 1e-8 of a unit, and a full bucket must not read as a unit short.
     remaining: Math.min(
       capacity,
-      Math.max(0, Math.floor((now + capacity * intervalMs - after) / intervalMs + 1e-9)),
+      Math.max(0, Math.floor((now + capacity * intervalMs - after + EPSILON_MS) / intervalMs)),
     ),
     resetAt: Math.max(now, after),
     retryAt: allowed ? now : Math.ceil(earliest),

@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { EPSILON_MS } from '../counter-state.js';
 
 /**
  * How long a window key outlives its window. The script alone decides which window a key
@@ -49,6 +50,7 @@ local op = ARGV[1]
 -- Locals: a global is a table lookup each time it is read.
 local KEYS, ARGV, tonumber = KEYS, ARGV, tonumber
 local MARGIN = ${WINDOW_MARGIN_MS}
+local EPSILON = ${EPSILON_MS}
 
 -- The clock: the client's, or Redis TIME when it sends none ('' in ARGV[2], or no ARGV[5] for
 -- C and P).
@@ -72,7 +74,9 @@ if op == 'C' or op == 'P' then
   local units = cost + 0
   local start = now - math.fmod(now, a)
   local v = redis.call('HMGET', key, 'w', 'n')
-  local w, n = v[1], v[2]
+  -- A field HMGET does not find reads as false. A key can hold w without n: a reset takes the
+  -- count and leaves the window's idempotency marks.
+  local w, n = v[1], v[2] or nil
   local stored = tonumber(w)
   if stored and stored >= start then
     -- A count HINCRBY can read as an integer: canonical digits, which also read for one
@@ -211,7 +215,7 @@ if op == 'c' or op == 'p' then
       -- Redis writes a number argument with %.17g, so arrival times are stored unrounded; a
       -- number in the reply, though, becomes an integer reply (truncated): fractions go as text.
       out[i + 2] = tat % 1 == 0 and tat or string.format('%.17g', tat)
-      if tat + (cost - spec[2]) * b > now + 1e-3 then admitted = false end
+      if tat + (cost - spec[2]) * b > now + EPSILON then admitted = false end
     end
   end
 
@@ -391,7 +395,8 @@ for i = 1, #KEYS do
         setBucket(key, tat + cost * b)
       elseif stored ~= nil then
         local back = stored - cost * b
-        if back > now then setBucket(key, back) else redis.call('DEL', key) end
+        -- Within the tolerance of now, the bucket is full: see the memory store's refund.
+        if back > now + EPSILON then setBucket(key, back) else redis.call('DEL', key) end
       end
     end
   end
