@@ -278,6 +278,12 @@ function compare(a: string, b: string): string {
     '',
     '## self time per request that grew the most (µs: before, after, difference)',
     ...rows.slice(0, 30).map((r) => `${fmt(r.before)} ${fmt(r.after)} ${fmt(r.diff)}  ${r.k}`),
+    '',
+    '## self time per request that shrank the most',
+    ...rows
+      .slice(-15)
+      .reverse()
+      .map((r) => `${fmt(r.before)} ${fmt(r.after)} ${fmt(r.diff)}  ${r.k}`),
   ].join('\n');
 }
 
