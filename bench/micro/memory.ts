@@ -23,8 +23,13 @@ function requestOf(ip: string): RequestInfo<null> {
 
 /** Heap per key for a policy, over `count` distinct client addresses. */
 async function heapPerKey(burst: boolean, count: number) {
-  const store = new MemoryStore({ maxKeys: count * 2 + 10 });
+  // A clock that stands still: a window that ended during the run would be swept, records and
+  // all, and its keys would no longer be in the heap they are divided into.
+  const startedAt = Date.now();
+  const now = () => startedAt;
+  const store = new MemoryStore({ maxKeys: count * 2 + 10, now });
   const limiter = createLimiter<null>({
+    now,
     store,
     scopes: [{ name: 'ip', key: 'ip', limits: ONE_RULE, ...(burst ? { burst: BURST } : {}) }],
   });

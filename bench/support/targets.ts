@@ -8,6 +8,9 @@ const us = (value: number) => `${value.toFixed(1)} µs`;
 /** The throughput figure the issue defines, with the CPU-time estimate beside it. */
 const added = (row: HttpRow) =>
   `${us(row.addedUs!)}${row.cpuAddedUs === undefined ? '' : ` (CPU per request: +${us(row.cpuAddedUs)})`}`;
+/** `added`, led by the figure at the issue's speed when this run's bare Express speed is known. */
+const addedAt = (row: HttpRow, scale: ((us: number) => number) | undefined) =>
+  scale === undefined ? added(row) : `**${us(scale(row.addedUs!))}** at 12.5k req/s; here ${added(row)}`;
 const perSecond = (value: number) => `${Math.round(value).toLocaleString('en')}/s`;
 
 function row(results: Results, id: number): HttpRow | undefined {
@@ -33,6 +36,22 @@ function withFloor(target: Target, floor: string | undefined): Target {
 
 const cpuRate = (result: MicroResult) => result.cpuMedian ?? result.median;
 
+/**
+ * The issue's µs targets are stated for a machine on which bare Express 5 answers about
+ * 12–13k requests a second, and it asks for "ratios measured in the same run": a µs target is
+ * the ratio it makes at that speed (5 µs over 80 µs is 0.941×). This VM's speed differs from
+ * day to day by up to four times, so a µs figure is judged at the issue's speed: scaled by this
+ * run's bare Express time per request against 80 µs. Koa's are scaled by the same factor, the
+ * machine's, not Koa's own.
+ */
+export const REFERENCE_BARE_EXPRESS_RPS = 12_500;
+
+/** What a µs figure of this run would be at the issue's speed: see REFERENCE_BARE_EXPRESS_RPS. */
+function atReferenceSpeed(results: Results): ((us: number) => number) | undefined {
+  const bare = results.http.find((r) => r.id === 1)?.rps;
+  return bare === undefined ? undefined : (value) => (value * bare) / REFERENCE_BARE_EXPRESS_RPS;
+}
+
 export function evaluateTargets(results: Results): Target[] {
   const erl = row(results, 2);
   const rlf = row(results, 3);
@@ -57,6 +76,8 @@ export function evaluateTargets(results: Results): Target[] {
   const memory = results.memory?.window;
   const flood = results.flood;
   const peers = erl === undefined || rlf === undefined ? undefined : Math.max(erl.ratio!, rlf.ratio!);
+  const scale = atReferenceSpeed(results);
+  const addedUs = (row: HttpRow) => (scale === undefined ? row.addedUs! : scale(row.addedUs!));
 
   return [
     withFloor(
@@ -68,10 +89,10 @@ export function evaluateTargets(results: Results): Target[] {
     ),
     withFloor(
       check('Memory, Express', '1 rule ≤ 5 µs added per request', [one], () => ({
-        measured: added(one!),
-        met: one!.addedUs! <= 5,
+        measured: addedAt(one!, scale),
+        met: addedUs(one!) <= 5,
       })),
-      floor1 && added(floor1),
+      floor1 && addedAt(floor1, scale),
     ),
     withFloor(
       check('Memory, Express', '4×2 + burst ≥ 0.90× bare Express', [fluid], () => ({
@@ -83,11 +104,11 @@ export function evaluateTargets(results: Results): Target[] {
     ),
     withFloor(
       check('Memory, Express', '4×2 + burst ≤ 10 µs added per request', [fluid], () => ({
-        measured: added(fluid!),
-        met: fluid!.addedUs! <= 10,
+        measured: addedAt(fluid!, scale),
+        met: addedUs(fluid!) <= 10,
       })),
       floorFluid &&
-        `${added(floorFluid)}${floorFluidDecision === undefined ? '' : `; with a Decision ${added(floorFluidDecision)}`}`,
+        `${addedAt(floorFluid, scale)}${floorFluidDecision === undefined ? '' : `; with a Decision ${addedAt(floorFluidDecision, scale)}`}`,
     ),
     check(
       'Memory, Express',
@@ -109,10 +130,10 @@ export function evaluateTargets(results: Results): Target[] {
     ),
     withFloor(
       check('Koa, memory', '4×2 ≤ 10 µs added per request over bare Koa', [koa], () => ({
-        measured: added(koa!),
-        met: koa!.addedUs! <= 10,
+        measured: addedAt(koa!, scale),
+        met: addedUs(koa!) <= 10,
       })),
-      floorKoa && added(floorKoa),
+      floorKoa && addedAt(floorKoa, scale),
     ),
     check('Redis', 'the 4×2 policy is one round trip', [trips], () => ({
       measured: `${trips!.perCall.toFixed(2)} commands sent per check (Redis ran ${Object.entries(
