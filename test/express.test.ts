@@ -358,6 +358,54 @@ describe.each(versions)('%s', (_name, express) => {
   });
 });
 
+describe.each([
+  ['express 4', express4 as unknown as typeof express5],
+  ['express 5', express5],
+])('unsafe proxy settings, %s', (_name, express) => {
+  const limited = () =>
+    rateLimit({ scopes: [{ name: 'ip', key: 'ip', limits: [{ max: 100, window: '1m' }] }] });
+  const answering = (app: express5.Express) => {
+    app.get('/', (_req, res) => res.send('ok'));
+    app.use(
+      (
+        err: Error & { code?: string },
+        _req: Request,
+        res: express5.Response,
+        _next: express5.NextFunction,
+      ) => {
+        res.status(500).send(err.code);
+      },
+    );
+    return app;
+  };
+
+  test('trust proxy set to true after the app has served is refused from the next request on', async () => {
+    const app = express();
+    app.set('trust proxy', 1);
+    app.use(limited());
+    answering(app);
+    expect((await request(app).get('/')).text).toBe('ok');
+    app.set('trust proxy', true);
+    expect((await request(app).get('/')).text).toBe('ERR_TOLLGATE_UNSAFE_PROXY');
+  });
+
+  test("a sub-app is judged by its own setting, which it inherits from its parent's", async () => {
+    const parent = express();
+    parent.set('trust proxy', true);
+    const inherits = express();
+    inherits.use(limited());
+    answering(inherits);
+    const own = express();
+    own.set('trust proxy', 1);
+    own.use(limited());
+    answering(own);
+    parent.use('/inherits', inherits);
+    parent.use('/own', own);
+    expect((await request(parent).get('/inherits/')).text).toBe('ERR_TOLLGATE_UNSAFE_PROXY');
+    expect((await request(parent).get('/own/')).text).toBe('ok');
+  });
+});
+
 describe('unsafe proxy settings', () => {
   test('trust proxy: true is refused with ERR_TOLLGATE_UNSAFE_PROXY, since clients write X-Forwarded-For', async () => {
     const app = express5();
