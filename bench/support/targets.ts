@@ -10,7 +10,9 @@ const added = (row: HttpRow) =>
   `${us(row.addedUs!)}${row.cpuAddedUs === undefined ? '' : ` (CPU per request: +${us(row.cpuAddedUs)})`}`;
 /** `added`, led by the figure at the issue's speed when this run's bare Express speed is known. */
 const addedAt = (row: HttpRow, scale: ((us: number) => number) | undefined) =>
-  scale === undefined ? added(row) : `**${us(scale(row.addedUs!))}** at 12.5k req/s; here ${added(row)}`;
+  scale === undefined
+    ? added(row)
+    : `**${us(scale(row.addedUs!))}** at ${REFERENCE_BARE_EXPRESS_RPS / 1000}k req/s; here ${added(row)}`;
 const perSecond = (value: number) => `${Math.round(value).toLocaleString('en')}/s`;
 
 function row(results: Results, id: number): HttpRow | undefined {
@@ -46,9 +48,14 @@ const cpuRate = (result: MicroResult) => result.cpuMedian ?? result.median;
  */
 export const REFERENCE_BARE_EXPRESS_RPS = 12_500;
 
+/** This run's bare Express req/s, the machine's speed that µs figures are scaled from. */
+export function bareExpressRps(results: Results): number | undefined {
+  return results.http.find((r) => r.id === 1)?.rps;
+}
+
 /** What a µs figure of this run would be at the issue's speed: see REFERENCE_BARE_EXPRESS_RPS. */
 function atReferenceSpeed(results: Results): ((us: number) => number) | undefined {
-  const bare = results.http.find((r) => r.id === 1)?.rps;
+  const bare = bareExpressRps(results);
   return bare === undefined ? undefined : (value) => (value * bare) / REFERENCE_BARE_EXPRESS_RPS;
 }
 

@@ -189,8 +189,8 @@ class CounterRecord {
     } else if (slot === BUCKET_SLOT) this.tat = units;
     else {
       const extra = this.more![slot - FIRST_MORE]!;
-      extra.units = units;
-      extra.window = window;
+      extra.units = small(units);
+      extra.window = small(window);
     }
   }
 
