@@ -51,6 +51,8 @@ export interface CompiledScope<Raw> {
   readonly message: string | undefined;
   readonly keyPrefix: string;
   readonly keyOf: (req: RequestInfo<Raw>) => MaybePromise<string | undefined>;
+  /** Whether `keyOf` calls the application's key function (which may answer with a promise). */
+  readonly keyCallsUser: boolean;
   readonly only: CompiledTier | undefined;
   readonly tiers: ReadonlyMap<string, CompiledTier> | undefined;
   readonly tierOf: ((req: RequestInfo<Raw>) => MaybePromise<string>) | undefined;
@@ -131,6 +133,7 @@ export function compileScopes<Raw>(
         ipv6Subnet: scope.ipv6Subnet ?? 56,
         apiKeyHeader: scope.apiKeyHeader ?? 'x-api-key',
       }),
+      keyCallsUser: typeof scope.key === 'function',
       only,
       tiers,
       tierOf: scope.tier,

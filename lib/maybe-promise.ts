@@ -13,30 +13,64 @@ export function isPromiseLike(value: unknown): value is PromiseLike<unknown> {
 }
 
 /**
- * Runs a generator that yields promises to its end: synchronously while it yields nothing,
- * then awaiting each promise it yields and passing back its value (or throwing its error in).
+ * The answers a computation got from the calls that may answer with a promise (user functions,
+ * a store), so that it can stop at a promise and be run again from the start once the promise
+ * settles: each call it made before is answered from here, in order, instead of being made
+ * again. A computation that meets no promise runs once, as a plain function, and needs none.
+ *
+ * Every call site that asks through a replay must do so on every run (it may not depend on
+ * what was answered to decide whether to ask), and what a run does besides asking must be a
+ * function of the answers: then each run repeats the last one up to where it stopped.
  */
-export function runToEnd<T>(steps: Generator<PromiseLike<unknown>, T, unknown>): MaybePromise<T> {
-  const first = steps.next();
-  return first.done === true ? first.value : resume(steps, first.value);
+export class Replay {
+  private readonly answers: unknown[] = [];
+  /** Per answer, whether it is a rejection, to be thrown where the call was made. */
+  private readonly rejected: boolean[] = [];
+  private next = 0;
+  private pending: PromiseLike<unknown> | undefined = undefined;
+
+  /** The answer to the next call: recorded, or got from `call(arg)` and recorded. */
+  ask<A, T>(call: (arg: A) => T, arg: A): T {
+    if (this.next < this.answers.length) {
+      const at = this.next++;
+      if (this.rejected[at]) throw this.answers[at];
+      return this.answers[at] as T;
+    }
+    const answer = call(arg);
+    // A promise is recorded once it settles (`settle`); the caller stops at it.
+    if (!isPromiseLike(answer)) {
+      this.answers.push(answer);
+      this.rejected.push(false);
+      this.next++;
+    }
+    return answer;
+  }
+
+  /** Marks the computation as stopped at `pending`; return it from the run. */
+  stopAt(pending: PromiseLike<unknown>): this {
+    this.pending = pending;
+    return this;
+  }
+
+  /** Waits for the promise the run stopped at, records how it settled, and rewinds. */
+  async settle(): Promise<void> {
+    try {
+      this.answers.push(await this.pending);
+      this.rejected.push(false);
+    } catch (error) {
+      this.answers.push(error);
+      this.rejected.push(true);
+    }
+    this.pending = undefined;
+    this.next = 0;
+  }
 }
 
-async function resume<T>(
-  steps: Generator<PromiseLike<unknown>, T, unknown>,
-  pending: PromiseLike<unknown>,
-): Promise<T> {
+/** Runs `run` again, after each promise it stops at settles, until it answers. */
+export async function replayed<T>(replay: Replay, run: (replay: Replay) => T | Replay): Promise<T> {
   for (;;) {
-    let value: unknown;
-    let rejected = false;
-    try {
-      value = await pending;
-    } catch (error) {
-      rejected = true;
-      value = error;
-    }
-    // A rejection is thrown in where the generator yielded, as an `await` there would throw it.
-    const step = rejected ? steps.throw(value) : steps.next(value);
-    if (step.done === true) return step.value;
-    pending = step.value;
+    await replay.settle();
+    const outcome = run(replay);
+    if (!(outcome instanceof Replay)) return outcome;
   }
 }

@@ -479,6 +479,100 @@ describe('decide: the same decision, without a promise when nothing is asynchron
     expect(insured.decide(requestFrom())).toMatchObject({ allowed: false, status: 429 });
   });
 
+  test("each of the application's functions is called once per decision, however many of them answer with a promise", async () => {
+    // A decision that meets a promise is run again from the start once it settles, every call
+    // it made before answered from what it recorded (see Replay): none may be made twice.
+    const calls: string[] = [];
+    const called =
+      <T>(name: string, answer: () => T) =>
+      (): T => {
+        calls.push(name);
+        return answer();
+      };
+    const memory = new MemoryStore();
+    const store: Store = {
+      consume: (counters) => {
+        calls.push('consume');
+        return Promise.resolve(memory.consume(counters));
+      },
+      peek: (counters) => memory.peek(counters),
+      refund: (refunds) => memory.refund(refunds),
+      charge: (charges) => memory.charge(charges),
+      reset: (counters) => memory.reset(counters),
+    };
+    const limiter = createLimiter({
+      store,
+      skip: called('skip', () => false),
+      scopes: [
+        { name: 'ip', key: 'ip', tier: called('tier', () => 'free'), tiers: { free: { limits } } },
+        {
+          name: 'user',
+          key: called('user key', async () => 'u1'),
+          limits,
+          cost: called('user cost', () => 1),
+        },
+        {
+          name: 'team',
+          key: called('team key', () => 't1'),
+          limits,
+          cost: called('team cost', async () => 1),
+        },
+      ],
+      spendCap: {
+        key: called('spend key', () => 'u1'),
+        budget: called('budget', async () => 5),
+        cost: called('spend cost', () => 2),
+      },
+    });
+    expect(await limiter.decide(requestFrom())).toMatchObject({ allowed: true });
+    expect(calls).toEqual([
+      'skip',
+      'tier',
+      'user key',
+      'user cost',
+      'team key',
+      'team cost',
+      'spend key',
+      'budget',
+      'spend cost',
+      'consume',
+    ]);
+    expect((await limiter.getUsage('u1', 5)).used).toBe(2);
+    expect(await limiter.decide(requestFrom())).toMatchObject({ allowed: true, remaining: 0 });
+    expect(calls).toHaveLength(20);
+  });
+
+  test('a rejection after synchronous answers rejects, without calling what came before again', async () => {
+    const tier = jest.fn(() => 'free');
+    const limiter = createLimiter({
+      scopes: [
+        { name: 'ip', key: 'ip', tier, tiers: { free: { limits } } },
+        { name: 'user', key: () => Promise.reject(new Error('lookup failed')), limits },
+      ],
+    });
+    await expect(limiter.decide(requestFrom())).rejects.toThrow('lookup failed');
+    expect(tier).toHaveBeenCalledTimes(1);
+  });
+
+  test('a store that rejects after a key that answered with a promise gets the insurance limit', async () => {
+    const store: Store = {
+      consume: () => Promise.reject(new Error('connection lost')),
+      peek: () => Promise.reject(new Error('connection lost')),
+      refund: () => Promise.reject(new Error('connection lost')),
+      charge: () => Promise.reject(new Error('connection lost')),
+      reset: () => Promise.reject(new Error('connection lost')),
+    };
+    const key = jest.fn(async () => 'u1');
+    const limiter = createLimiter({
+      store,
+      scopes: [{ name: 'user', key, limits }],
+      onStoreError: { insurance: { divisor: 2 } },
+    });
+    expect(await limiter.decide(requestFrom())).toMatchObject({ allowed: true, limit: 1, remaining: 0 });
+    expect(await limiter.decide(requestFrom())).toMatchObject({ allowed: false, status: 429 });
+    expect(key).toHaveBeenCalledTimes(2);
+  });
+
   test('a rejected key promise rejects, after the same tick', async () => {
     const limiter = createLimiter({
       scopes: [{ name: 'user', key: () => Promise.reject(new Error('lookup failed')), limits }],
