@@ -22,26 +22,34 @@
  * `--no-memory-reducer` so that idle-time GCs, which depend on how slow valgrind is, do not.
  * Writes bench/profiles/instructions-<INSTR_NAME, or the kind>.txt. Settings: INSTR_WARMUP (requests, 12,000),
  * INSTR_WINDOW (3,000), INSTR_WINDOWS (10).
+ *
+ * INSTR_LINES=n also counts the instructions of JavaScript by source line, over the same
+ * windows, and lists each Node target's n largest (support/jit-lines.ts): node runs with
+ * `--perf-prof`, whose jitdump maps V8's code to the bundle's lines, and callgrind counts per
+ * instruction. Written to bench/profiles/instructions-<name>-lines.txt.
  */
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import { build } from 'esbuild';
 import { Redis } from 'ioredis';
 import { RateLimiterRedis } from 'rate-limiter-flexible';
 import { createLimiter, type TollgateOptions } from '../lib/index.js';
 import { RedisStore } from '../lib/stores/redis.js';
+import { instructionsByLine, readInstructionCosts, readJitDump } from './support/jit-lines.js';
 import { requestsFor } from './support/keys.js';
 import { load } from './support/load.js';
 import { fourByTwoOptions, MINUTE_MAX, oneRuleOptions } from './support/policies.js';
 import { accepts, freePort, redisServerArgs } from './support/processes.js';
 import { libHash } from './support/snapshot.js';
+import { readSourceMap } from './support/source-map.js';
 
 const WARMUP = Number(process.env.INSTR_WARMUP ?? 12_000);
 const WINDOW = Number(process.env.INSTR_WINDOW ?? 3_000);
 const WINDOWS = Number(process.env.INSTR_WINDOWS ?? 10);
+const LINES = Number(process.env.INSTR_LINES ?? 0);
 const SETTLING = 2;
 const KEYS = 10_000;
 
@@ -55,27 +63,36 @@ process.on('exit', () => {
 });
 // support/processes.ts turns SIGINT and SIGTERM into an exit, which runs the above.
 
-const NODE_FLAGS = ['--single-threaded', '--no-memory-reducer'];
+const NODE_FLAGS = ['--single-threaded', '--no-memory-reducer', ...(LINES > 0 ? ['--perf-prof'] : [])];
 
 /** A process under callgrind whose counters can be zeroed and read between steps. */
 class Counted {
   private dumps = 0;
+  /** With INSTR_LINES: instructions by address over the windows read with `keep`. */
+  readonly costs = new Map<number, number>();
+  /** Settles when the process has exited: node writes the last of its jitdump then. */
+  readonly exited: Promise<void>;
   constructor(
     readonly child: ChildProcess,
     private readonly outFile: string,
-  ) {}
+    /** Where the process runs: node writes its jitdump there. */
+    readonly dir: string,
+  ) {
+    this.exited = new Promise((resolve) => child.once('exit', () => resolve()));
+  }
 
   async zero(): Promise<void> {
     await run('callgrind_control', ['-z', String(this.child.pid)]);
   }
 
-  /** Instructions since the last zero (or dump). */
-  async read(): Promise<number> {
+  /** Instructions since the last zero (or dump); `keep` adds them by address to `costs`. */
+  async read(keep = false): Promise<number> {
     await run('callgrind_control', ['-d', String(this.child.pid)]);
     this.dumps++;
     const file = `${this.outFile}.${this.dumps}`;
     const text = readFileSync(file, 'utf8');
     rmSync(file);
+    if (keep && LINES > 0) readInstructionCosts(text, this.costs);
     const total = /^(?:summary|totals): (\d+)/m.exec(text);
     if (total === null) throw new Error(`no total in ${file}`);
     return Number(total[1]);
@@ -83,19 +100,22 @@ class Counted {
 }
 
 function callgrind(name: string, command: string, args: readonly string[], env: Record<string, string> = {}) {
-  const outFile = join(work, `${name.replace(/[^\w-]/g, '_')}.cg`);
+  const file = name.replace(/[^\w-]/g, '_');
+  const outFile = join(work, `${file}.cg`);
+  const dir = join(work, file);
+  mkdirSync(dir);
   const child = spawn(
     'valgrind',
     [
       '--tool=callgrind',
       `--callgrind-out-file=${outFile}`,
-      '--dump-instr=no',
+      `--dump-instr=${LINES > 0 ? 'yes' : 'no'}`,
       '--dump-line=no',
       '--compress-strings=no',
       command,
       ...args,
     ],
-    { env: { ...process.env, ...env, NODE_ENV: 'production' }, stdio: ['pipe', 'pipe', 'pipe'] },
+    { cwd: dir, env: { ...process.env, ...env, NODE_ENV: 'production' }, stdio: ['pipe', 'pipe', 'pipe'] },
   );
   children.add(child);
   let errors = '';
@@ -103,7 +123,7 @@ function callgrind(name: string, command: string, args: readonly string[], env: 
     errors = (errors + chunk).slice(-4000);
   });
   child.once('exit', () => children.delete(child));
-  return { counted: new Counted(child, outFile), errors: () => errors };
+  return { counted: new Counted(child, outFile, dir), errors: () => errors };
 }
 
 /** The next line `child` writes on stdout. */
@@ -135,6 +155,7 @@ async function bundle(entry: string, name: string): Promise<string> {
     format: 'esm',
     target: 'node20',
     packages: 'external',
+    sourcemap: 'external',
     logLevel: 'warning',
   });
   return outfile;
@@ -147,6 +168,8 @@ async function bundle(entry: string, name: string): Promise<string> {
 interface Target {
   readonly name: string;
   readonly counted: Counted;
+  /** The bundle a Node target runs (for INSTR_LINES). */
+  readonly bundle?: string;
   step(n: number): Promise<number>;
   stop(): Promise<void>;
 }
@@ -166,6 +189,7 @@ async function httpTarget(kind: 'express' | 'koa', slug: string): Promise<Target
   return {
     name: `${kind}:${slug}`,
     counted,
+    bundle: file,
     async step(n) {
       // Under callgrind a request can take seconds while the JIT warms up: no retries, no timeouts.
       const result = await load(port, shape, 0, 50, { amount: n, timeoutS: 600 });
@@ -187,6 +211,7 @@ async function decideTarget(policy: string): Promise<Target> {
   return {
     name: `decide:${policy}`,
     counted,
+    bundle: file,
     async step(n) {
       const done = nextLine(counted.child, errors);
       counted.child.stdin!.write(`${n}\n`);
@@ -280,12 +305,15 @@ async function main(): Promise<void> {
   });
   const perRequest = new Map<string, number[]>(targets.map((t) => [t.name, []]));
   const unanswered = new Map<string, number>(targets.map((t) => [t.name, 0]));
+  const keptAnswered = new Map<string, number>(targets.map((t) => [t.name, 0]));
   for (let w = 0; w < WINDOWS; w++) {
     await each(async (t) => {
       await t.counted.zero();
       const answered = await t.step(WINDOW);
-      perRequest.get(t.name)!.push((await t.counted.read()) / answered);
+      const keep = w >= SETTLING;
+      perRequest.get(t.name)!.push((await t.counted.read(keep)) / answered);
       unanswered.set(t.name, unanswered.get(t.name)! + WINDOW - answered);
+      if (keep) keptAnswered.set(t.name, keptAnswered.get(t.name)! + answered);
     });
     process.stderr.write(
       `window ${w + 1}/${WINDOWS}: ${targets.map((t) => `${t.name} ${Math.round(perRequest.get(t.name)!.at(-1)!)}`).join(', ')}\n`,
@@ -317,7 +345,7 @@ async function main(): Promise<void> {
   ];
   const text = [
     `# instructions per ${unit}, callgrind: ${specs.join(' ')}`,
-    `# node ${process.version}, ${await valgrindVersion()}; lib/ sha256 ${libHash(root)}; warm-up ${WARMUP}, ${WINDOWS} windows of ${WINDOW}, mean of the last ${WINDOWS - SETTLING}`,
+    `# node ${process.version}, ${await valgrindVersion()}; lib/ sha256 ${libHash(root)}; warm-up ${WARMUP}, ${WINDOWS} windows of ${WINDOW}, mean of the last ${WINDOWS - SETTLING}${LINES > 0 ? '; node --perf-prof (INSTR_LINES)' : ''}`,
     '',
     ...table,
     ...rows
@@ -330,6 +358,72 @@ async function main(): Promise<void> {
   const name = process.env.INSTR_NAME ?? kinds[0];
   writeFileSync(join(root, 'bench', 'profiles', `instructions-${name}.txt`), `${text}\n`);
   console.log(text);
+  if (LINES > 0) {
+    await Promise.all(targets.map((t) => t.counted.exited));
+    const lines = targets
+      .filter((t) => t.bundle !== undefined)
+      .map((t) => linesOf(t, keptAnswered.get(t.name)!, unit));
+    const linesText = [
+      `# instructions per ${unit} by source line (JavaScript only), callgrind and V8's jitdump: ${specs.join(' ')}`,
+      `# node ${process.version}; lib/ sha256 ${libHash(root)}; the same windows as instructions-${name}.txt (counted with node --perf-prof, which keeps V8 from compacting code space)`,
+      ...lines,
+    ].join('\n');
+    writeFileSync(join(root, 'bench', 'profiles', `instructions-${name}-lines.txt`), `${linesText}\n`);
+    console.log(linesText);
+  }
+}
+
+/** A target's INSTR_LINES largest source lines, per request, with their text. */
+function linesOf(target: Target, answered: number, unit: string): string {
+  const map = readSourceMap(target.bundle!, root);
+  const codes = readJitDump(join(target.counted.dir, `jit-${target.counted.child.pid}.dump`));
+  const byLine = instructionsByLine(target.counted.costs, codes, map, resolve(target.bundle!));
+  const total = [...byLine.values()].reduce((sum, n) => sum + n, 0);
+  const sources = new Map<string, string[]>();
+  const textOf = (where: string) => {
+    const [file, line] = where.split(':') as [string, string | undefined];
+    if (line === undefined || !file.includes('/')) return '';
+    if (!sources.has(file)) {
+      let lines: string[] = [];
+      try {
+        lines = readFileSync(join(root, file), 'utf8').split('\n');
+      } catch {}
+      sources.set(file, lines);
+    }
+    return (sources.get(file)![Number(line) - 1] ?? '').trim().slice(0, 90);
+  };
+  const rows = [...byLine]
+    .sort((a, b) => b[1] - a[1])
+    .slice(0, LINES)
+    .map(
+      ([where, n]) =>
+        `${Math.round(n / answered)
+          .toLocaleString('en')
+          .padStart(7)}  ${where}  ${textOf(where)}`,
+    );
+  // By file, and V8's builtins together: where the lines come from.
+  const byFile = new Map<string, number>();
+  for (const [where, n] of byLine) {
+    const file = where.startsWith('Builtin:') ? "V8's builtins" : where.split(':')[0]!;
+    byFile.set(file, (byFile.get(file) ?? 0) + n);
+  }
+  const files = [...byFile]
+    .sort((a, b) => b[1] - a[1])
+    .slice(0, 12)
+    .map(
+      ([file, n]) =>
+        `${Math.round(n / answered)
+          .toLocaleString('en')
+          .padStart(7)}  ${file}`,
+    );
+  return [
+    '',
+    `## ${target.name}: ${Math.round(total / answered).toLocaleString('en')} instructions per ${unit} in V8's code (the rest is Node's and V8's C++: GC, runtime calls)`,
+    '',
+    ...files,
+    '',
+    ...rows,
+  ].join('\n');
 }
 
 async function valgrindVersion(): Promise<string> {

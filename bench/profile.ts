@@ -15,12 +15,13 @@
  */
 import { readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
-import { join, relative, resolve } from 'node:path';
+import { join, relative } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { build } from 'esbuild';
 import { load } from './support/load.js';
 import { runJsonChild, startRedis, startServer } from './support/processes.js';
 import { libHash } from './support/snapshot.js';
+import { readSourceMap } from './support/source-map.js';
 
 const target = process.argv[2] ?? 'express:tg-memory-fluid';
 const seconds = Number(process.env.PROFILE_SECONDS ?? 10);
@@ -148,49 +149,6 @@ interface CpuProfile {
   timeDeltas: number[];
 }
 
-const BASE64 = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/';
-
-/** Generated line → sorted [column, source index, source line] segments, from a v3 source map. */
-function decodeMappings(mappings: string): Array<Array<[number, number, number]>> {
-  const lines: Array<Array<[number, number, number]>> = [];
-  let source = 0;
-  let sourceLine = 0;
-  let sourceColumn = 0;
-  let nameIndex = 0;
-  for (const line of mappings.split(';')) {
-    const segments: Array<[number, number, number]> = [];
-    let column = 0;
-    for (const segment of line.split(',')) {
-      if (segment === '') continue;
-      const values: number[] = [];
-      let value = 0;
-      let shift = 0;
-      for (const char of segment) {
-        const digit = BASE64.indexOf(char);
-        value += (digit & 31) << shift;
-        if (digit & 32) shift += 5;
-        else {
-          values.push(value & 1 ? -(value >>> 1) : value >>> 1);
-          value = 0;
-          shift = 0;
-        }
-      }
-      column += values[0]!;
-      if (values.length >= 4) {
-        source += values[1]!;
-        sourceLine += values[2]!;
-        sourceColumn += values[3]!;
-        if (values.length >= 5) nameIndex += values[4]!;
-        segments.push([column, source, sourceLine]);
-      }
-    }
-    lines.push(segments);
-  }
-  void sourceColumn;
-  void nameIndex;
-  return lines;
-}
-
 /** Frames through which a middleware hands over to the rest of the app (Express, Koa). */
 const DOWNSTREAM = new Set(['next', 'dispatch']);
 
@@ -201,30 +159,17 @@ function locator(bundlePath: string): {
   sources: string[];
   bundleUrl: string;
 } {
-  const map = JSON.parse(readFileSync(`${bundlePath}.map`, 'utf8')) as {
-    sources: string[];
-    mappings: string;
-  };
-  const lines = decodeMappings(map.mappings);
+  const map = readSourceMap(bundlePath, root);
   const bundleUrl = pathToFileURL(bundlePath).href;
-  const sources = map.sources.map((s) => relative(root, resolve(buildDir, s)));
   const locate = (frame: CallFrame): string => {
-    if (frame.url === bundleUrl) {
-      const segments = lines[frame.lineNumber] ?? [];
-      let found: [number, number, number] | undefined;
-      for (const segment of segments) {
-        if (segment[0] <= frame.columnNumber) found = segment;
-        else break;
-      }
-      return found === undefined ? 'bundle' : `${sources[found[1]]}:${found[2] + 1}`;
-    }
+    if (frame.url === bundleUrl) return map.locate(frame.lineNumber, frame.columnNumber) ?? 'bundle';
     if (frame.url === '') return '';
     const path = frame.url.replace(/^file:\/\//, '');
     const modules = path.lastIndexOf('node_modules/');
     if (modules !== -1) return `${path.slice(modules + 13)}:${frame.lineNumber + 1}`;
     return `${path}:${frame.lineNumber + 1}`;
   };
-  return { locate, lines, sources, bundleUrl };
+  return { locate, lines: map.lines, sources: map.sources, bundleUrl };
 }
 
 /** Self time by function (`name  file:line`), µs, and the total sampled. */

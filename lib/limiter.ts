@@ -235,7 +235,16 @@ export function createLimiter<Raw = unknown>(options: TollgateOptions<Raw>): Lim
     },
   );
   const spendBudgetOf = (req: RequestInfo<Raw>) => resolveBudget(spendCap!, req);
-  const consume = (counters: readonly CounterSpec[]) => store.consume(counters);
+  const spendIdempotencyKeyOf = (req: RequestInfo<Raw>) => idempotencyKeyOf(spendCap!, req);
+  const isAllowListed = (req: RequestInfo<Raw>) => allowListed!(req.ip);
+  // Whether a decision calls the application's functions, any of which may answer with a
+  // promise: then each of its decisions records what it reads of the request (see `decision`).
+  const callsApplication =
+    skip !== undefined ||
+    spendCap !== undefined ||
+    scopes.some(
+      (scope, s) => scope.keyCallsUser || scope.only === undefined || typeof scopeCosts[s] === 'function',
+    );
 
   function notify(decision: Decision, req: RequestInfo<Raw>): void {
     // A hook that throws must not turn a decision into a 500: hooks are for logs and metrics.
@@ -254,25 +263,31 @@ export function createLimiter<Raw = unknown>(options: TollgateOptions<Raw>): Lim
   }
 
   /**
-   * Decides a request synchronously, or stops at the first promise it meets: a `skip`, key,
-   * tier, cost or budget function that answers with one (or any thenable), or a store that
-   * does. It then returns the `Replay` that stopped, and `decide` runs it again once the promise
-   * settles, every call it made before answered from the replay instead of made again (see
-   * `Replay`): the calls of the application's functions and the store go through `replay.ask`.
-   * With the memory store and synchronous functions it runs once, as a plain function, and
-   * `decide` answers without a promise, so that an adapter can go on in the same tick: the
-   * promise, its `then` and the microtask were 17k of the 96k instructions tollgate added to an
-   * Express request with the 4 × 2 + burst policy (callgrind). A generator did the same before,
-   * at about 500 bytes a decision for its object and the register file it keeps.
+   * Decides a request. Without functions of the application to call (only built-in key
+   * sources, numeric costs, no tiers, skip or spending cap) it runs once, as a plain function,
+   * and with a store that answers without a promise (the memory store) so does `decide`, so
+   * that an adapter can go on in the same tick: the promise, its `then` and the microtask were
+   * 17k of the 96k instructions tollgate added to an Express request with the 4 × 2 + burst
+   * policy (callgrind). A store that answers with a promise is waited for at the end.
+   *
+   * The application's functions (`skip`, key, tier, cost, budget) may answer with a promise, or
+   * any thenable. A limiter that has any gives each decision a `Replay`, through which it reads
+   * everything it reads of the request (`ask`): at the first promise the decision stops and
+   * returns the replay, and `decide` runs it again from the start once the promise settles, each
+   * read answered from the record of the run before. Each function is called once, and a
+   * request an application function changes meanwhile is read as it was. A generator did the
+   * same before, at about 500 bytes a decision for its object and the register file it keeps.
    */
-  function decision(req: RequestInfo<Raw>, replay: Replay | undefined): Decision | undefined | Replay {
+  function decision(
+    req: RequestInfo<Raw>,
+    replay: Replay | undefined,
+  ): Decision | undefined | Replay | Promise<Decision> {
     if (skip !== undefined) {
-      replay ??= new Replay();
-      const skipped = replay.ask(skip, req);
-      if (isPromiseLike(skipped)) return replay.stopAt(skipped);
+      const skipped = ask(replay, skip, req);
+      if (isPromiseLike(skipped)) return replay!.stopAt(skipped);
       if (skipped) return undefined;
     }
-    if (allowListed?.(req.ip)) return undefined;
+    if (allowListed !== undefined && ask(replay, isAllowListed, req)) return undefined;
 
     // Sized for every counter a request can have, then cut to those it has: growing an empty
     // array on the first push cost more than the rest of building the counters.
@@ -283,31 +298,22 @@ export function createLimiter<Raw = unknown>(options: TollgateOptions<Raw>): Lim
     let firstCost = 0;
     for (let s = 0; s < scopes.length; s++) {
       const scope = scopes[s]!;
-      let key: MaybePromise<string | undefined>;
-      if (scope.keyCallsUser) {
-        replay ??= new Replay();
-        key = replay.ask(scope.keyOf, req);
-        if (isPromiseLike(key)) return replay.stopAt(key);
-      } else key = scope.keyOf(req) as string | undefined;
+      const key = ask(replay, scope.keyOf, req);
+      if (isPromiseLike(key)) return replay!.stopAt(key);
       if (key === undefined) {
         if (scope.onMissing === 'skip') continue;
         return finish(standaloneRefusal(scope.missingStatus, `${scope.name}_missing`, scope), req);
       }
       let tier = scope.only;
       if (tier === undefined) {
-        replay ??= new Replay();
-        const named = replay.ask(scope.tierOf!, req);
-        if (isPromiseLike(named)) return replay.stopAt(named);
+        const named = ask(replay, scope.tierOf!, req);
+        if (isPromiseLike(named)) return replay!.stopAt(named);
         tier = tierNamed(scope, named);
       }
       if (tier.unlimited) continue;
       const costOf = scopeCosts[s]!;
-      let cost: MaybePromise<number | undefined>;
-      if (typeof costOf === 'function') {
-        replay ??= new Replay();
-        cost = replay.ask(costOf, req);
-        if (isPromiseLike(cost)) return replay.stopAt(cost);
-      } else cost = costOf;
+      const cost = typeof costOf === 'function' ? ask(replay, costOf, req) : costOf;
+      if (isPromiseLike(cost)) return replay!.stopAt(cost);
       if (cost === undefined) return finish(standaloneRefusal(400, 'invalid_cost', scope), req);
       // A cost above a limit's whole capacity could never be admitted: no Retry-After would hold.
       if (cost > tier.maxCost) return finish(standaloneRefusal(400, 'cost_exceeds_limit', scope), req);
@@ -316,22 +322,19 @@ export function createLimiter<Raw = unknown>(options: TollgateOptions<Raw>): Lim
     }
     let spendIndex = -1;
     if (spendCap !== undefined) {
-      // Its key, budget and cost may each come from the application's functions: all asked
-      // through the replay, which a spending cap's decisions allocate whichever they are.
-      replay ??= new Replay();
-      const key = replay.ask(spendCap.keyOf, req);
-      if (isPromiseLike(key)) return replay.stopAt(key);
+      const key = ask(replay, spendCap.keyOf, req);
+      if (isPromiseLike(key)) return replay!.stopAt(key);
       if (key === undefined) {
         if (spendCap.onMissing === 'refuse')
           return finish(standaloneRefusal(401, `${spendCap.name}_missing`, spendCap), req);
       } else {
-        const budget = replay.ask(spendBudgetOf, req);
-        if (isPromiseLike(budget)) return replay.stopAt(budget);
-        const cost = replay.ask(spendCap.costOf, req);
-        if (isPromiseLike(cost)) return replay.stopAt(cost);
+        const budget = ask(replay, spendBudgetOf, req);
+        if (isPromiseLike(budget)) return replay!.stopAt(budget);
+        const cost = ask(replay, spendCap.costOf, req);
+        if (isPromiseLike(cost)) return replay!.stopAt(cost);
         if (cost === undefined) return finish(standaloneRefusal(400, 'invalid_cost', spendCap), req);
         if (cost > budget) return finish(standaloneRefusal(400, 'cost_exceeds_cap', spendCap), req);
-        const idempotencyKey = idempotencyKeyOf(spendCap, req);
+        const idempotencyKey = ask(replay, spendIdempotencyKeyOf, req);
         if (idempotencyKey === false)
           return finish(standaloneRefusal(400, 'invalid_idempotency_key', spendCap), req);
         if (used === 0) firstCost = cost;
@@ -345,28 +348,40 @@ export function createLimiter<Raw = unknown>(options: TollgateOptions<Raw>): Lim
     // a 4 × 2 decision (callgrind), for a cut that only skipped or unlimited scopes need.
     if (used !== maxCounters) counters.length = used;
 
-    let result: ConsumeResult;
-    let storeError: unknown;
-    let chargedStore = store;
-    // What was charged: the insurance store is charged shrunk counters, refunded the same way.
-    let charged: readonly CounterSpec[] = counters;
+    // The store is called once, after everything else: a store that answers with a promise is
+    // waited for here, not run again (see `decide`).
+    let pending: MaybePromise<ConsumeResult>;
     try {
-      const pending = replay === undefined ? store.consume(counters) : replay.ask(consume, counters);
-      if (isPromiseLike(pending)) return (replay ?? new Replay()).stopAt(pending);
-      result = pending;
+      pending = store.consume(counters);
     } catch (error) {
-      storeError = error;
-      if (failure.kind !== 'insurance')
-        return finish(storeFailureDecision(failure.kind, error, now(), firstCost), req);
-      chargedStore = failure.store;
-      charged = counters.map(failure.shrink);
-      result = failure.store.consume(charged);
+      return finish(afterStoreFailure(error, owners, counters, used, spendIndex, firstCost), req);
     }
+    if (isPromiseLike(pending))
+      return Promise.resolve(pending).then(
+        (result) =>
+          finish(conclude(owners, used, spendIndex, firstCost, result, undefined, store, counters), req),
+        (error) => finish(afterStoreFailure(error, owners, counters, used, spendIndex, firstCost), req),
+      );
+    return finish(conclude(owners, used, spendIndex, firstCost, pending, undefined, store, counters), req);
+  }
 
-    return finish(
-      conclude(owners, used, spendIndex, firstCost, result, storeError, chargedStore, charged),
-      req,
-    );
+  /**
+   * The decision when the store could not answer: the configured failure policy. With the
+   * insurance policy, the in-memory insurance store is charged shrunk counters (and refunded the
+   * same way).
+   */
+  function afterStoreFailure(
+    error: unknown,
+    owners: readonly CompiledLimit[],
+    counters: readonly CounterSpec[],
+    used: number,
+    spendIndex: number,
+    firstCost: number,
+  ): Decision {
+    if (failure.kind !== 'insurance') return storeFailureDecision(failure.kind, error, now(), firstCost);
+    const shrunk = counters.map(failure.shrink);
+    const result = failure.store.consume(shrunk);
+    return conclude(owners, used, spendIndex, firstCost, result, error, failure.store, shrunk);
   }
 
   /** The decision from the store's answer. */
@@ -416,7 +431,7 @@ export function createLimiter<Raw = unknown>(options: TollgateOptions<Raw>): Lim
   }
 
   function decide(req: RequestInfo<Raw>): MaybePromise<Decision | undefined> {
-    const outcome = decision(req, undefined);
+    const outcome = decision(req, callsApplication ? new Replay() : undefined);
     return outcome instanceof Replay ? replayed(outcome, (replay) => decision(req, replay)) : outcome;
   }
 
@@ -559,6 +574,15 @@ const STANDALONE_MESSAGES: Record<string, string> = {
   cost_exceeds_limit: 'The request costs more than a limit admits in a whole window',
   invalid_idempotency_key: 'The Idempotency-Key header must be 1 to 255 printable characters',
 };
+
+/** `call(req)`, through the decision's replay when it has one (see `decision`). */
+function ask<Raw, T>(
+  replay: Replay | undefined,
+  call: (req: RequestInfo<Raw>) => T,
+  req: RequestInfo<Raw>,
+): T {
+  return replay === undefined ? call(req) : replay.ask(call, req);
+}
 
 /**
  * Adds the counters of one scope value (`key`) in `tier` at `used`; returns the new count.

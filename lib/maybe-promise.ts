@@ -13,14 +13,16 @@ export function isPromiseLike(value: unknown): value is PromiseLike<unknown> {
 }
 
 /**
- * The answers a computation got from the calls that may answer with a promise (user functions,
- * a store), so that it can stop at a promise and be run again from the start once the promise
- * settles: each call it made before is answered from here, in order, instead of being made
- * again. A computation that meets no promise runs once, as a plain function, and needs none.
+ * The answers a computation got from its calls (the application's functions, which may answer
+ * with a promise, and its reads of its input), so that it can stop at a promise and be run
+ * again from the start once the promise settles: each call it made before is answered from
+ * here, in order, instead of being made again. A computation that meets no promise runs once,
+ * as a plain function.
  *
- * Every call site that asks through a replay must do so on every run (it may not depend on
- * what was answered to decide whether to ask), and what a run does besides asking must be a
- * function of the answers: then each run repeats the last one up to where it stopped.
+ * What a run asks, and everything it does besides asking, may depend only on the answers it
+ * got before: it reads its input through `ask` too, and reads no clock, counter or store
+ * before its last call. Then each run repeats the one before up to where that one stopped,
+ * asking the same calls in the same order, even when a call changed the input meanwhile.
  */
 export class Replay {
   private readonly answers: unknown[] = [];
@@ -67,7 +69,10 @@ export class Replay {
 }
 
 /** Runs `run` again, after each promise it stops at settles, until it answers. */
-export async function replayed<T>(replay: Replay, run: (replay: Replay) => T | Replay): Promise<T> {
+export async function replayed<T>(
+  replay: Replay,
+  run: (replay: Replay) => T | Promise<T> | Replay,
+): Promise<T> {
   for (;;) {
     await replay.settle();
     const outcome = run(replay);

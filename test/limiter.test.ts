@@ -481,7 +481,8 @@ describe('decide: the same decision, without a promise when nothing is asynchron
 
   test("each of the application's functions is called once per decision, however many of them answer with a promise", async () => {
     // A decision that meets a promise is run again from the start once it settles, every call
-    // it made before answered from what it recorded (see Replay): none may be made twice.
+    // it made before answered from what it recorded (see Replay): none may be made twice, and
+    // each must get its own answer back.
     const calls: string[] = [];
     const called =
       <T>(name: string, answer: () => T) =>
@@ -500,31 +501,34 @@ describe('decide: the same decision, without a promise when nothing is asynchron
       charge: (charges) => memory.charge(charges),
       reset: (counters) => memory.reset(counters),
     };
+    const onDecision = jest.fn();
     const limiter = createLimiter({
       store,
+      onDecision,
       skip: called('skip', () => false),
       scopes: [
         { name: 'ip', key: 'ip', tier: called('tier', () => 'free'), tiers: { free: { limits } } },
         {
           name: 'user',
           key: called('user key', async () => 'u1'),
-          limits,
-          cost: called('user cost', () => 1),
+          limits: [{ max: 10, window: '1m' }],
+          cost: called('user cost', () => 2),
         },
         {
           name: 'team',
           key: called('team key', () => 't1'),
-          limits,
-          cost: called('team cost', async () => 1),
+          limits: [{ max: 10, window: '1m' }],
+          cost: called('team cost', async () => 3),
         },
       ],
       spendCap: {
-        key: called('spend key', () => 'u1'),
-        budget: called('budget', async () => 5),
-        cost: called('spend cost', () => 2),
+        key: called('spend key', () => 's1'),
+        budget: called('budget', async () => 50),
+        cost: called('spend cost', () => 4),
       },
     });
-    expect(await limiter.decide(requestFrom())).toMatchObject({ allowed: true });
+    const decision = await limiter.decide(requestFrom());
+    expect(decision).toMatchObject({ allowed: true });
     expect(calls).toEqual([
       'skip',
       'tier',
@@ -537,9 +541,37 @@ describe('decide: the same decision, without a promise when nothing is asynchron
       'spend cost',
       'consume',
     ]);
-    expect((await limiter.getUsage('u1', 5)).used).toBe(2);
-    expect(await limiter.decide(requestFrom())).toMatchObject({ allowed: true, remaining: 0 });
-    expect(calls).toHaveLength(20);
+    expect(onDecision).toHaveBeenCalledTimes(1);
+    // Each scope was counted under its own key, at its own cost.
+    expect(decision?.policies.map((p) => [p.id, p.limit - p.remaining])).toEqual([
+      ['ip_minute', 1],
+      ['user_minute', 2],
+      ['team_minute', 3],
+      ['spend_day', 4],
+    ]);
+    expect((await limiter.getUsage('s1', 50)).used).toBe(4);
+  });
+
+  test('a request an application function changes while the decision waits is read as it was', async () => {
+    // The first read of the body finds no account: the scope is skipped, and stays skipped
+    // when the decision runs again after the key function below filled the body in.
+    const tier = jest.fn(() => 'free');
+    const limiter = createLimiter<null>({
+      scopes: [
+        { name: 'account', key: { body: 'account' }, tier, tiers: { free: { limits } } },
+        {
+          name: 'user',
+          key: async (req) => {
+            (req as { body?: unknown }).body = { account: 'a1' };
+            return 'u1';
+          },
+          limits,
+        },
+      ],
+    });
+    const decision = await limiter.decide(requestFrom());
+    expect(decision?.policies.map((p) => p.id)).toEqual(['user_minute']);
+    expect(tier).not.toHaveBeenCalled();
   });
 
   test('a rejection after synchronous answers rejects, without calling what came before again', async () => {
@@ -555,13 +587,9 @@ describe('decide: the same decision, without a promise when nothing is asynchron
   });
 
   test('a store that rejects after a key that answered with a promise gets the insurance limit', async () => {
-    const store: Store = {
-      consume: () => Promise.reject(new Error('connection lost')),
-      peek: () => Promise.reject(new Error('connection lost')),
-      refund: () => Promise.reject(new Error('connection lost')),
-      charge: () => Promise.reject(new Error('connection lost')),
-      reset: () => Promise.reject(new Error('connection lost')),
-    };
+    const lost = () => Promise.reject(new Error('connection lost'));
+    const consume = jest.fn(lost);
+    const store: Store = { consume, peek: lost, refund: lost, charge: lost, reset: lost };
     const key = jest.fn(async () => 'u1');
     const limiter = createLimiter({
       store,
@@ -571,6 +599,7 @@ describe('decide: the same decision, without a promise when nothing is asynchron
     expect(await limiter.decide(requestFrom())).toMatchObject({ allowed: true, limit: 1, remaining: 0 });
     expect(await limiter.decide(requestFrom())).toMatchObject({ allowed: false, status: 429 });
     expect(key).toHaveBeenCalledTimes(2);
+    expect(consume).toHaveBeenCalledTimes(2);
   });
 
   test('a rejected key promise rejects, after the same tick', async () => {
