@@ -360,9 +360,10 @@ async function main(): Promise<void> {
   console.log(text);
   if (LINES > 0) {
     await Promise.all(targets.map((t) => t.counted.exited));
-    const lines = targets
+    const measured = targets
       .filter((t) => t.bundle !== undefined)
-      .map((t) => linesOf(t, keptAnswered.get(t.name)!, unit));
+      .map((t) => ({ name: t.name, perLine: perLineOf(t, keptAnswered.get(t.name)!) }));
+    const lines = measured.map((m, i) => linesOf(m.name, m.perLine, unit, i === 0 ? undefined : measured[0]));
     const linesText = [
       `# instructions per ${unit} by source line (JavaScript only), callgrind and V8's jitdump: ${specs.join(' ')}`,
       `# node ${process.version}; lib/ sha256 ${libHash(root)}; the same windows as instructions-${name}.txt (counted with node --perf-prof, which keeps V8 from compacting code space)`,
@@ -373,56 +374,78 @@ async function main(): Promise<void> {
   }
 }
 
-/** A target's INSTR_LINES largest source lines, per request, with their text. */
-function linesOf(target: Target, answered: number, unit: string): string {
+/** A target's instructions per request by source line, over the windows kept. */
+function perLineOf(target: Target, answered: number): Map<string, number> {
   const map = readSourceMap(target.bundle!, root);
   const codes = readJitDump(join(target.counted.dir, `jit-${target.counted.child.pid}.dump`));
   const byLine = instructionsByLine(target.counted.costs, codes, map, resolve(target.bundle!));
-  const total = [...byLine.values()].reduce((sum, n) => sum + n, 0);
-  const sources = new Map<string, string[]>();
-  const textOf = (where: string) => {
-    const [file, line] = where.split(':') as [string, string | undefined];
-    if (line === undefined || !file.includes('/')) return '';
-    if (!sources.has(file)) {
-      let lines: string[] = [];
-      try {
-        lines = readFileSync(join(root, file), 'utf8').split('\n');
-      } catch {}
-      sources.set(file, lines);
-    }
-    return (sources.get(file)![Number(line) - 1] ?? '').trim().slice(0, 90);
-  };
-  const rows = [...byLine]
-    .sort((a, b) => b[1] - a[1])
-    .slice(0, LINES)
-    .map(
-      ([where, n]) =>
-        `${Math.round(n / answered)
-          .toLocaleString('en')
-          .padStart(7)}  ${where}  ${textOf(where)}`,
-    );
+  return new Map([...byLine].map(([where, n]) => [where, n / answered]));
+}
+
+const sourceLines = new Map<string, string[]>();
+
+/** The text of a `file:line` of the repository, shortened; '' for anything else. */
+function textOf(where: string): string {
+  const [file, line] = where.split(':') as [string, string | undefined];
+  if (line === undefined || !file.includes('/')) return '';
+  if (!sourceLines.has(file)) {
+    let lines: string[] = [];
+    try {
+      lines = readFileSync(join(root, file), 'utf8').split('\n');
+    } catch {}
+    sourceLines.set(file, lines);
+  }
+  return (sourceLines.get(file)![Number(line) - 1] ?? '').trim().slice(0, 90);
+}
+
+const count = (n: number) => Math.round(n).toLocaleString('en').padStart(7);
+
+/**
+ * A target's instructions by file, its INSTR_LINES largest lines, and, against the first
+ * target (`base`), the lines that grew the most.
+ */
+function linesOf(
+  name: string,
+  perLine: ReadonlyMap<string, number>,
+  unit: string,
+  base: { name: string; perLine: ReadonlyMap<string, number> } | undefined,
+): string {
+  const total = [...perLine.values()].reduce((sum, n) => sum + n, 0);
   // By file, and V8's builtins together: where the lines come from.
   const byFile = new Map<string, number>();
-  for (const [where, n] of byLine) {
+  for (const [where, n] of perLine) {
     const file = where.startsWith('Builtin:') ? "V8's builtins" : where.split(':')[0]!;
     byFile.set(file, (byFile.get(file) ?? 0) + n);
   }
-  const files = [...byFile]
-    .sort((a, b) => b[1] - a[1])
-    .slice(0, 12)
-    .map(
-      ([file, n]) =>
-        `${Math.round(n / answered)
-          .toLocaleString('en')
-          .padStart(7)}  ${file}`,
-    );
+  const top = (entries: Iterable<[string, number]>) =>
+    [...entries]
+      .sort((a, b) => b[1] - a[1])
+      .slice(0, LINES)
+      .map(([where, n]) => `${count(n)}  ${where}  ${textOf(where)}`);
+  const grew =
+    base === undefined
+      ? []
+      : [
+          '',
+          `### grew the most against ${base.name}`,
+          ...top(
+            [...new Set([...perLine.keys(), ...base.perLine.keys()])].map((where): [string, number] => [
+              where,
+              (perLine.get(where) ?? 0) - (base.perLine.get(where) ?? 0),
+            ]),
+          ),
+        ];
   return [
     '',
-    `## ${target.name}: ${Math.round(total / answered).toLocaleString('en')} instructions per ${unit} in V8's code (the rest is Node's and V8's C++: GC, runtime calls)`,
+    `## ${name}: ${count(total).trim()} instructions per ${unit} in V8's code (the rest is Node's and V8's C++: GC, runtime calls)`,
     '',
-    ...files,
+    ...[...byFile]
+      .sort((a, b) => b[1] - a[1])
+      .slice(0, 12)
+      .map(([file, n]) => `${count(n)}  ${file}`),
     '',
-    ...rows,
+    ...top(perLine),
+    ...grew,
   ].join('\n');
 }
 
