@@ -1,3 +1,4 @@
+import { attachCharges, carryCharges, chargeOf, refundCharges } from './charges.js';
 import {
   type CompiledFailure,
   type CompiledLimit,
@@ -31,81 +32,9 @@ import {
   resolveBudget,
   spendCounter,
 } from './spend-cap.js';
-import type { ConsumeResult, CounterGroup, CounterSpec, CounterState, RefundSpec, Store } from './store.js';
+import type { ConsumeResult, CounterGroup, CounterSpec, CounterState, Store } from './store.js';
 import { MemoryStore } from './stores/memory.js';
 import { asAdmitted, createSummariser, pickRefusalFields } from './summarise.js';
-
-/**
- * What one store call charged, kept so that it can be refunded, once. It rides on the decision
- * for the request's whole life, so it keeps only what a refund needs: the counters, and from
- * their states the window each was charged in. The states themselves (a third of what a
- * decision allocated) are kept only when one of them says something rarer: a replay, or a
- * charge at another key. Each scavenge copies what in-flight requests hold, so what a decision
- * keeps costs far more than what it drops.
- */
-interface Charge {
-  readonly store: Store;
-  readonly counters: readonly CounterSpec[];
-  /** Per counter, the start of the window it was charged in (0 for a bucket). */
-  readonly windowStarts: readonly number[];
-  /** The states, when one of them was replayed or charged at another key. */
-  readonly unusual: readonly CounterState[] | undefined;
-  refunded: boolean;
-}
-
-function chargeOf(store: Store, counters: readonly CounterSpec[], states: readonly CounterState[]): Charge {
-  const windowStarts: number[] = new Array(states.length);
-  let usual = true;
-  for (let i = 0; i < states.length; i++) {
-    const state = states[i]!;
-    windowStarts[i] = state.windowStart ?? 0;
-    if (state.replayed === true || state.key !== undefined) usual = false;
-  }
-  return { store, counters, windowStarts, unusual: usual ? undefined : states, refunded: false };
-}
-
-/**
- * A decision's charges ride on the decision under a symbol, so that any limiter can refund
- * them: a limiter that refuses a request refunds what the limiters mounted before it charged.
- * (A WeakMap side table did the same job, but its ephemerons cost a third of the run time in
- * garbage collection at hundreds of thousands of decisions a second.) Registered, so that a
- * second copy of tollgate in the process (its other build) refunds them too; the version in
- * its name changes with the shape of `Charge`, so that copies that would misread each other's
- * charges do not see them.
- */
-const CHARGES = Symbol.for('tollgate.charges/2');
-type Charged = Decision & { [CHARGES]?: readonly Charge[] };
-
-function chargesOf(decision: Decision): readonly Charge[] | undefined {
-  return (decision as Charged)[CHARGES];
-}
-
-function attachCharges(decision: Decision, list: readonly Charge[]): void {
-  (decision as Charged)[CHARGES] = list;
-}
-
-/**
- * What to give back for a charge: every counter it charged, at the key the store charged
- * (an overflow counter when the memory store was full), except a replayed idempotent counter,
- * which charged nothing (its refund would take back the original request's charge).
- */
-function refundsOf(charge: Charge): RefundSpec[] {
-  const refunds: RefundSpec[] = [];
-  charge.counters.forEach((counter, i) => {
-    const state = charge.unusual?.[i];
-    if (state?.replayed === true) return;
-    // A counter the store charged elsewhere (its overflow counter) is no longer in its group.
-    const elsewhere = state?.key;
-    const key = elsewhere ?? counter.key;
-    const group = elsewhere === undefined ? counter.group : undefined;
-    refunds.push(
-      counter.kind === 'window'
-        ? { ...counter, key, group, windowStart: charge.windowStarts[i]! }
-        : { ...counter, key, group, windowStart: undefined },
-    );
-  });
-  return refunds;
-}
 
 /** The answer to send for a refused decision. */
 export interface Refusal {
@@ -480,12 +409,7 @@ export function createLimiter<Raw = unknown>(options: TollgateOptions<Raw>): Lim
   async function refund(decision: Decision): Promise<void> {
     // The whole charge comes back here: a settlement after the response must not give it again.
     cancelSettlement(decision);
-    for (const charge of chargesOf(decision) ?? []) {
-      // Marked before the store call: a second refund of the same charge gives nothing back.
-      if (charge.refunded) continue;
-      charge.refunded = true;
-      await charge.store.refund(refundsOf(charge));
-    }
+    await refundCharges(decision);
   }
 
   function combine(earlier: Decision, later: Decision): Decision {
@@ -501,8 +425,7 @@ export function createLimiter<Raw = unknown>(options: TollgateOptions<Raw>): Lim
     const combined = later.allowed
       ? merged
       : { ...merged, ...pickRefusalFields(later), headers: merged.headers };
-    const both = [...(chargesOf(earlier) ?? []), ...(chargesOf(later) ?? [])];
-    if (both.length > 0) attachCharges(combined, both);
+    carryCharges(earlier, later, combined);
     carrySettlement(earlier, combined);
     carrySettlement(later, combined);
     return combined;
