@@ -1,5 +1,6 @@
 import { Cluster, Redis } from 'ioredis';
 import { createClient, createCluster } from 'redis';
+import { createClient as createClient4, createCluster as createCluster4 } from 'redis4';
 import type { RedisClientLike } from '../../lib/stores/redis.js';
 
 /**
@@ -10,8 +11,9 @@ import type { RedisClientLike } from '../../lib/stores/redis.js';
 const host = '127.0.0.1';
 const quickRetry = (times: number) => Math.min(times * 20, 200);
 
-export type ClientKind = 'ioredis' | 'node-redis';
-export const clientKinds: readonly ClientKind[] = ['ioredis', 'node-redis'];
+/** node-redis 5 is the `redis` package; 4, which the peer range also admits, is `redis4`. */
+export type ClientKind = 'ioredis' | 'node-redis' | 'node-redis-4';
+export const clientKinds: readonly ClientKind[] = ['ioredis', 'node-redis', 'node-redis-4'];
 
 export interface TestClient {
   readonly kind: ClientKind;
@@ -39,6 +41,23 @@ export async function connectClient(kind: ClientKind, port: number): Promise<Tes
       client,
       ready: () => client.status === 'ready',
       close: async () => client.disconnect(),
+    };
+  }
+  if (kind === 'node-redis-4') {
+    const client = createClient4({
+      socket: { host, port, reconnectStrategy: quickRetry },
+      disableOfflineQueue: true,
+    });
+    client.on('error', () => {});
+    await client.connect();
+    return {
+      kind,
+      client,
+      ready: () => client.isReady,
+      close: async () => {
+        // 4 has no destroy(): disconnect() closes at once, without waiting for replies.
+        if (client.isOpen) await client.disconnect();
+      },
     };
   }
   const client = createClient({
@@ -70,6 +89,20 @@ export async function connectCluster(kind: ClientKind, ports: readonly number[])
       kind,
       client: cluster,
       ready: () => cluster.status === 'ready',
+      close: async () => cluster.disconnect(),
+    };
+  }
+  if (kind === 'node-redis-4') {
+    const cluster = createCluster4({
+      rootNodes: ports.map((port) => ({ socket: { host, port } })),
+      defaults: { disableOfflineQueue: true, socket: { reconnectStrategy: quickRetry } },
+    });
+    cluster.on('error', () => {});
+    await cluster.connect();
+    return {
+      kind,
+      client: cluster,
+      ready: () => cluster.isOpen,
       close: async () => cluster.disconnect(),
     };
   }

@@ -36,6 +36,12 @@ export interface ScriptRunner {
 }
 
 type IoEval = (this: IoRedisLike, script: string, numKeys: number, ...rest: string[]) => Promise<unknown>;
+type ClusterSend = (
+  this: NodeRedisLike,
+  firstKey: string | undefined,
+  isReadonly: boolean,
+  args: string[],
+) => Promise<unknown>;
 type NodeEval = (
   this: NodeRedisLike,
   script: string,
@@ -47,6 +53,11 @@ export function isNodeRedis(client: object): client is NodeRedisLike {
   return typeof c.evalSha === 'function' && typeof c.sendCommand === 'function';
 }
 
+/** A node-redis cluster (`createCluster`), 4 or 5: it finds a key's node itself. */
+function isNodeRedisCluster(client: NodeRedisLike): boolean {
+  return typeof (client as unknown as Partial<Record<string, unknown>>).getSlotMaster === 'function';
+}
+
 export function isIoRedis(client: object): client is IoRedisLike {
   const c = client as Partial<Record<string, unknown>>;
   return typeof c.evalsha === 'function' && typeof c.defineCommand === 'function';
@@ -55,13 +66,25 @@ export function isIoRedis(client: object): client is IoRedisLike {
 export function scriptRunner(client: RedisClientLike): ScriptRunner {
   // node-redis first: an ioredis client has `sendCommand` too, but no camel-cased `evalSha`.
   if (isNodeRedis(client)) {
+    const unavailable = () =>
+      client.isReady === false || client.isOpen === false ? 'the node-redis client is not ready' : undefined;
+    if (isNodeRedisCluster(client)) {
+      // The script's commands spelt out, routed by the first key: node-redis 4's cluster sends
+      // `evalSha`/`eval` to a node chosen without the key (its key finder is handed the SHA
+      // where it expects the options), and the wrong node answers MOVED.
+      const send = client.sendCommand as unknown as ClusterSend;
+      const run = (command: string, body: string, keys: readonly string[], args: readonly string[]) =>
+        send.call(client, keys[0], false, [command, body, String(keys.length), ...keys, ...args]);
+      return {
+        unavailable,
+        evalSha: (sha, keys, args) => run('EVALSHA', sha, keys, args),
+        eval: (script, keys, args) => run('EVAL', script, keys, args),
+      };
+    }
     const evalSha = client.evalSha as unknown as NodeEval;
     const evalScript = client.eval as unknown as NodeEval;
     return {
-      unavailable() {
-        if (client.isReady === false || client.isOpen === false) return 'the node-redis client is not ready';
-        return undefined;
-      },
+      unavailable,
       evalSha: (sha, keys, args) => evalSha.call(client, sha, { keys: [...keys], arguments: [...args] }),
       eval: (script, keys, args) =>
         evalScript.call(client, script, { keys: [...keys], arguments: [...args] }),
