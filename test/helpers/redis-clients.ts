@@ -1,6 +1,7 @@
 import { Cluster, Redis } from 'ioredis';
 import { createClient, createCluster } from 'redis';
 import { createClient as createClient4, createCluster as createCluster4 } from 'redis4';
+import type { NodeRedisLike } from '../../lib/stores/redis/clients.js';
 import type { RedisClientLike } from '../../lib/stores/redis.js';
 
 /**
@@ -43,38 +44,29 @@ export async function connectClient(kind: ClientKind, port: number): Promise<Tes
       close: async () => client.disconnect(),
     };
   }
-  if (kind === 'node-redis-4') {
-    const client = createClient4({
-      socket: { host, port, reconnectStrategy: quickRetry },
-      disableOfflineQueue: true,
-    });
-    client.on('error', () => {});
-    await client.connect();
-    return {
-      kind,
-      client,
-      ready: () => client.isReady,
-      close: async () => {
-        // 4 has no destroy(): disconnect() closes at once, without waiting for replies.
-        if (client.isOpen) await client.disconnect();
-      },
-    };
-  }
-  const client = createClient({
-    socket: { host, port, reconnectStrategy: quickRetry },
-    disableOfflineQueue: true,
-  });
+  const options = { socket: { host, port, reconnectStrategy: quickRetry }, disableOfflineQueue: true };
+  const client = (kind === 'node-redis-4' ? createClient4(options) : createClient(options)) as NodeRedisTest;
   // node-redis throws an 'error' event nobody listens to; connection errors are expected here.
   client.on('error', () => {});
   await client.connect();
-  return {
-    kind,
-    client,
-    ready: () => client.isReady,
-    close: async () => {
-      if (client.isOpen) client.destroy();
-    },
-  };
+  return { kind, client, ready: () => client.isReady ?? client.isOpen, close: () => closeNodeRedis(client) };
+}
+
+/** What these helpers use of a node-redis 4 or 5 client or cluster, whose types differ. */
+interface NodeRedisTest extends NodeRedisLike {
+  on(event: 'error', listener: () => void): unknown;
+  connect(): Promise<unknown>;
+  readonly isOpen: boolean;
+  /** 5 only. */
+  destroy?(): void;
+  /** 4: closes at once, as 5's destroy() does, without waiting for replies. */
+  disconnect?(): Promise<void>;
+}
+
+async function closeNodeRedis(client: NodeRedisTest): Promise<void> {
+  if (!client.isOpen) return;
+  if (client.destroy !== undefined) client.destroy();
+  else await client.disconnect?.();
 }
 
 export async function connectCluster(kind: ClientKind, ports: readonly number[]): Promise<TestClient> {
@@ -92,32 +84,16 @@ export async function connectCluster(kind: ClientKind, ports: readonly number[])
       close: async () => cluster.disconnect(),
     };
   }
-  if (kind === 'node-redis-4') {
-    const cluster = createCluster4({
-      rootNodes: ports.map((port) => ({ socket: { host, port } })),
-      defaults: { disableOfflineQueue: true, socket: { reconnectStrategy: quickRetry } },
-    });
-    cluster.on('error', () => {});
-    await cluster.connect();
-    return {
-      kind,
-      client: cluster,
-      ready: () => cluster.isOpen,
-      close: async () => cluster.disconnect(),
-    };
-  }
-  const cluster = createCluster({
+  const options = {
     rootNodes: ports.map((port) => ({ socket: { host, port } })),
     defaults: { disableOfflineQueue: true, socket: { reconnectStrategy: quickRetry } },
-  });
+  };
+  const cluster = (
+    kind === 'node-redis-4' ? createCluster4(options) : createCluster(options)
+  ) as NodeRedisTest;
   cluster.on('error', () => {});
   await cluster.connect();
-  return {
-    kind,
-    client: cluster,
-    ready: () => cluster.isOpen,
-    close: async () => cluster.destroy(),
-  };
+  return { kind, client: cluster, ready: () => cluster.isOpen, close: () => closeNodeRedis(cluster) };
 }
 
 /** A plain ioredis connection for the test's own inspection (SCAN, PTTL, INFO). */
