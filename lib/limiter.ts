@@ -200,7 +200,7 @@ export function createLimiter<Raw = unknown>(options: TollgateOptions<Raw>): Lim
    * policy (callgrind). A store that answers with a promise is waited for at the end.
    *
    * The application's functions (`skip`, key, tier, cost, budget) may answer with a promise, or
-   * any thenable. A limiter that has any gives each decision a `Replay`, through which it reads
+   * any thenable. A limiter with such functions gives each decision a `Replay`, through which it reads
    * everything it reads of the request (`ask`): at the first promise the decision stops and
    * returns the replay, and `decide` runs it again from the start once the promise settles, each
    * read answered from the record of the run before. Each function is called once, and a
