@@ -163,7 +163,7 @@ interface Settlement {
 }
 
 /**
- * A decision's settlement rides on it under a symbol: see `CHARGES` in limiter.ts for why not a
+ * A decision's settlement rides on it under a symbol: see `CHARGES` in charges.ts for why not a
  * WeakMap, and why registered and versioned with the shape of `Settlement`.
  */
 const SETTLEMENT = Symbol.for('tollgate.settlement/1');

@@ -87,6 +87,15 @@ describeWithRedis()('RedisStore on a 3-master Redis Cluster', () => {
       expect(decisions.filter((d) => d!.allowed)).toHaveLength(100);
     });
 
+    test("after SCRIPT FLUSH on every master the script is sent again by EVAL, to the key's node", async () => {
+      const limiter = createLimiter({ store: storeOf(), scopes, onStoreError: 'closed' });
+      await limiter.check(request());
+      await Promise.all(admins.map((admin) => admin.script('FLUSH')));
+      const decision = await limiter.check(request());
+      expect(decision?.storeError).toBeUndefined();
+      expect(decision).toMatchObject({ allowed: true, remaining: 98 });
+    });
+
     test('another hash tag is another slot: limiters that never share a request can be spread', async () => {
       const a = storeOf({ hashTag: 'tg-a' });
       const b = storeOf({ hashTag: 'tg-b' });
