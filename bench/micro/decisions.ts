@@ -12,9 +12,11 @@ import {
   createFloorDecider,
   FLOOR_COUNTED,
   FLOOR_DECISION,
+  FLOOR_SAFE_KEYS,
   FLOOR_SCOPES,
   type FloorResult,
   floorValuesOf,
+  safeFloorValuesOf,
 } from '../support/floor.js';
 import { requestsFor } from '../support/keys.js';
 import {
@@ -40,7 +42,8 @@ results.push(await measure('4 × 2', limiterRun(createLimiter(fourByTwoOptions<n
 results.push(await measure('4 × 2 + burst (FLUID-like)', limiterRun(createLimiter(fluidOptions<null>()))));
 
 // The floor of the 4 × 2 policy (support/floor.ts), in the same run: the least any in-process
-// limiter must do, first with a small result, then building a Decision of the documented shape.
+// limiter must do, first with a small result, then building a Decision of the documented shape,
+// then that from keys made safe as tollgate's are (safeFloorValuesOf).
 const floor = createFloor({ scopes: FLOOR_SCOPES });
 const floorResult: FloorResult = { allowed: true, remaining: 0, resetAt: 0 };
 results.push(
@@ -52,6 +55,12 @@ const decide = createFloorDecider(createFloor({ scopes: FLOOR_SCOPES }), FLOOR_S
 results.push(
   await measure(FLOOR_DECISION, (seconds) =>
     sequential(seconds, (i) => decide(floorValuesOf(requests[i % KEYS]!), Date.now())),
+  ),
+);
+const decideSafe = createFloorDecider(createFloor({ scopes: FLOOR_SCOPES }), FLOOR_SCOPES);
+results.push(
+  await measure(FLOOR_SAFE_KEYS, (seconds) =>
+    sequential(seconds, (i) => decideSafe(safeFloorValuesOf(requests[i % KEYS]!), Date.now())),
   ),
 );
 

@@ -1,4 +1,6 @@
 import type { Decision, PolicyState, RequestInfo } from '../../lib/index.js';
+import { ipKey } from '../../lib/ip.js';
+import { storeValue } from '../../lib/keys.js';
 import { BURST, HOUR_MAX, MINUTE_MAX } from './policies.js';
 
 /**
@@ -6,9 +8,10 @@ import { BURST, HOUR_MAX, MINUTE_MAX } from './policies.js';
  * plainly as it goes, to read tollgate's figures against in the same run. Per scope value one
  * record in a Map, found with one lookup; its minute and hour counted in place as fixed
  * windows; the partner's burst bucket as one arrival time. It leaves out everything else
- * tollgate does: no key validation or hashing of odd values, no store interface (so no Redis
- * and no custom stores), no key cap or sweeping of ended records, no idempotency, costs,
- * tiers, refunds or failure policies. Nothing it counts is ever refused here (the limits are
+ * tollgate does: no key validation or hashing of odd values (`safeFloorValuesOf` adds them, for
+ * one of the micro benchmark's floors), no store interface (so no Redis and no custom stores),
+ * no key cap or sweeping of ended records, no idempotency, costs, tiers, refunds or failure
+ * policies. Nothing it counts is ever refused here (the limits are
  * the benchmark's, far above what a run reaches), so it never takes the refusal path.
  */
 
@@ -219,6 +222,7 @@ export function createFloorDecider(
 /** The micro benchmark's floor rows (scenario 16), by the names targets.ts finds them under. */
 export const FLOOR_COUNTED = 'floor: 4 × 2 counted in four Maps, a small result';
 export const FLOOR_DECISION = 'floor: 4 × 2 counted, with a Decision of the documented shape';
+export const FLOOR_SAFE_KEYS = 'floor: 4 × 2 counted from keys made safe, with a Decision';
 
 /** The scopes of the 4 × 2 policy (`fourByTwoScopes`), in order. */
 export const FLOOR_SCOPES = ['ip', 'partner', 'user', 'bank'];
@@ -231,4 +235,19 @@ export function floorValuesOf(req: RequestInfo<null>): Array<string | undefined>
     req.headers['x-user-id'] as string | undefined,
     req.params?.bankId as string | undefined,
   ];
+}
+
+/**
+ * `floorValuesOf`, each value made safe as tollgate's key sources make it before it reaches a
+ * store: the client address checked (and an IPv6 one cut to its /56), a header trimmed, a value
+ * that is not short and plain hashed. What any limiter must do that lets no client choose, or
+ * grow without bound, the keys it is counted under.
+ */
+export function safeFloorValuesOf(req: RequestInfo<null>): Array<string | undefined> {
+  const [ip, partner, user, bank] = floorValuesOf(req);
+  return [ipKey(ip, 56), safeValue(partner?.trim()), safeValue(user?.trim()), safeValue(bank)];
+}
+
+function safeValue(value: string | undefined): string | undefined {
+  return value === undefined || value === '' ? undefined : storeValue(value, false);
 }
