@@ -11,8 +11,8 @@ import { BURST, HOUR_MAX, MINUTE_MAX } from './policies.js';
  * tollgate does: no key validation or hashing of odd values (`safeFloorValuesOf` adds them, for
  * one of the micro benchmark's floors), no store interface (so no Redis and no custom stores),
  * no key cap or sweeping of ended records, no idempotency, costs, tiers, refunds or failure
- * policies. Nothing it counts is ever refused here (the limits are
- * the benchmark's, far above what a run reaches), so it never takes the refusal path.
+ * policies. Nothing it counts is ever refused here (the limits are the benchmark's, far above
+ * what a run reaches), so it never takes the refusal path.
  */
 
 const MINUTE_MS = 60_000;

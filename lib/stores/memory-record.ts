@@ -9,7 +9,8 @@ export const BUCKET = -1;
 /** The length of a slot not in use. */
 const EMPTY = 0;
 
-function windowEnded(length: number, window: number, now: number): boolean {
+/** Whether window number `window` of windows `length` ms long has ended at `now`. */
+export function windowEnded(length: number, window: number, now: number): boolean {
   return (window + 1) * length <= now;
 }
 

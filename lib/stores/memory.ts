@@ -10,7 +10,7 @@ import type {
   WindowCounterSpec,
 } from '../store.js';
 import { bucketAdmits, bucketState, EPSILON_MS, windowState } from './counter-state.js';
-import { BUCKET, CounterRecord } from './memory-record.js';
+import { BUCKET, CounterRecord, windowEnded } from './memory-record.js';
 
 export interface MemoryStoreOptions {
   /**
@@ -509,7 +509,7 @@ export class MemoryStore implements Store {
 
   private dropEndedMarks(windows: MarksByWindow, windowMs: number, now: number): void {
     for (const [window, marks] of windows) {
-      if ((window + 1) * windowMs > now) continue;
+      if (!windowEnded(windowMs, window, now)) continue;
       this.markCount -= marks.size;
       windows.delete(window);
     }
