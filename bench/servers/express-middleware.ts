@@ -1,15 +1,23 @@
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
-import { rateLimit as expressRateLimit } from 'express-rate-limit';
+import { rateLimit as expressRateLimit, ipKeyGenerator } from 'express-rate-limit';
 import type { Redis } from 'ioredis';
 import { RedisStore as ErlRedisStore, type RedisReply } from 'rate-limit-redis';
-import { type RateLimiterAbstract, RateLimiterMemory, RateLimiterRedis } from 'rate-limiter-flexible';
+import {
+  type BurstyRateLimiter,
+  type RateLimiterAbstract,
+  RateLimiterMemory,
+  RateLimiterRedis,
+} from 'rate-limiter-flexible';
 import { rateLimit } from '../../lib/express.js';
 import { putDecision } from '../../lib/express-decision.js';
 import type { Decision, Store, TollgateOptions } from '../../lib/index.js';
 import { createFloor, createFloorDecider, FLOOR_SCOPES, floorRateLimitField } from '../support/floor.js';
 import {
+  type FourScope,
+  flexibleFluidLimiters,
   fluidOptions,
   fourByTwoOptions,
+  HOUR_MAX,
   halfRefusedOptions,
   MINUTE_MAX,
   oneRuleOptions,
@@ -18,7 +26,8 @@ import {
 import { connectRedis, optional } from './common.js';
 
 export interface Mounted {
-  readonly middleware: RequestHandler | undefined;
+  /** Mounted in front of the route's handler; several run in turn. */
+  readonly middleware: RequestHandler | RequestHandler[] | undefined;
   readonly close: () => Promise<void>;
 }
 
@@ -44,6 +53,17 @@ export async function expressMiddleware(slug: string): Promise<Mounted> {
         middleware: flexible([
           { limiter: new RateLimiterMemory({ points: MINUTE_MAX, duration: 60 }), keyOf: (req) => req.ip! },
         ]),
+        close: nothing,
+      };
+    case 'erl-memory-4x2':
+      return { middleware: expressRateLimitFourByTwo(), close: nothing };
+    case 'rlf-memory-fluid':
+      // The minimal middleware writes no header and, unlike tollgate, keeps what earlier
+      // limiters charged when a later one refuses.
+      return {
+        middleware: flexible(
+          flexibleFluidLimiters().map(({ scope, limiter }) => ({ limiter, keyOf: FLEXIBLE_KEY_OF[scope] })),
+        ),
         close: nothing,
       };
     case 'noop-sync':
@@ -241,6 +261,46 @@ function expressFloorDecision(): RequestHandler {
   };
 }
 
+/**
+ * The 4 × 2 policy as express-rate-limit users would write it: one instance per scope and
+ * window, each with its own MemoryStore and key generator, mounted in turn. express-rate-limit
+ * has no burst allowance. The minute instances write the draft-6 `RateLimit-*` fields, as the
+ * FLUID-like policy pins its fields to the minute window; the hour ones write none, so that
+ * no field is written twice per scope.
+ */
+function expressRateLimitFourByTwo(): RequestHandler[] {
+  const keyOf: ReadonlyArray<(req: Request) => string> = [
+    (req) => ipKeyGenerator(req.ip!),
+    (req) => header(req, 'x-partner-id'),
+    (req) => header(req, 'x-user-id'),
+    (req) => String(req.params.bankId),
+  ];
+  return keyOf.flatMap((keyGenerator) => [
+    expressRateLimit({
+      windowMs: 60_000,
+      limit: MINUTE_MAX,
+      keyGenerator,
+      standardHeaders: 'draft-6',
+      legacyHeaders: false,
+    }),
+    expressRateLimit({
+      windowMs: 3_600_000,
+      limit: HOUR_MAX,
+      keyGenerator,
+      standardHeaders: false,
+      legacyHeaders: false,
+    }),
+  ]);
+}
+
+/** The scopes' key values in Express, as rate-limiter-flexible users would read them. */
+const FLEXIBLE_KEY_OF: Record<FourScope, (req: Request) => string> = {
+  ip: (req) => req.ip!,
+  partner: (req) => header(req, 'x-partner-id'),
+  user: (req) => header(req, 'x-user-id'),
+  bank: (req) => String(req.params.bankId),
+};
+
 function firstHeader(req: Request, name: string): string | undefined {
   const value = req.headers[name];
   return Array.isArray(value) ? value[0] : value;
@@ -257,14 +317,18 @@ function quit(client: Redis): () => Promise<void> {
   };
 }
 
+/** A rate-limiter-flexible limiter and the key it counts a request under. */
+interface Stacked {
+  readonly limiter: Pick<RateLimiterAbstract | BurstyRateLimiter, 'consume'>;
+  readonly keyOf: (req: Request) => string;
+}
+
 /**
  * rate-limiter-flexible as its README wires it into Express: consume, then next(); a rejection
  * with a `RateLimiterRes` is a refusal, an `Error` a store failure. Stacked limiters are
  * awaited in turn, as an application combining several would.
  */
-function flexible(
-  limiters: ReadonlyArray<{ limiter: RateLimiterAbstract; keyOf: (req: Request) => string }>,
-): RequestHandler {
+function flexible(limiters: readonly Stacked[]): RequestHandler {
   return async function rateLimiterFlexible(req: Request, res: Response, next: NextFunction): Promise<void> {
     try {
       for (const { limiter, keyOf } of limiters) await limiter.consume(keyOf(req));

@@ -1,3 +1,4 @@
+import { BurstyRateLimiter, RateLimiterMemory } from 'rate-limiter-flexible';
 import type { LimitOptions, ScopeOptions, TollgateOptions } from '../../lib/index.js';
 import { REFUSE_HEADER } from './keys.js';
 
@@ -54,6 +55,32 @@ export function fluidOptions<Raw>(): TollgateOptions<Raw> {
       ...(scope.name === 'partner' ? { burst: BURST } : {}),
     })),
   };
+}
+
+/** The scopes of the 4 × 2 policy, in its order. */
+export const FOUR_SCOPES = ['ip', 'partner', 'user', 'bank'] as const;
+export type FourScope = (typeof FOUR_SCOPES)[number];
+
+/**
+ * The FLUID-like 4 × 2 + burst policy as rate-limiter-flexible glue, the peer's own way: a
+ * minute and an hour `RateLimiterMemory` per scope, the partner's minute one wrapped in a
+ * `BurstyRateLimiter` (rate-limiter-flexible's burst allowance: its burst limiter is consumed
+ * only once the minute one refuses, so never in the benchmark). Consumed in turn, each under
+ * its scope's key value.
+ */
+export function flexibleFluidLimiters(): Array<{
+  readonly scope: FourScope;
+  readonly limiter: Pick<RateLimiterMemory | BurstyRateLimiter, 'consume'>;
+}> {
+  return FOUR_SCOPES.flatMap((scope) => {
+    const minute = new RateLimiterMemory({ keyPrefix: `${scope}-minute`, points: MINUTE_MAX, duration: 60 });
+    const hour = new RateLimiterMemory({ keyPrefix: `${scope}-hour`, points: HOUR_MAX, duration: 3600 });
+    const burst = new RateLimiterMemory({ keyPrefix: `${scope}-burst`, points: BURST, duration: 60 });
+    return [
+      { scope, limiter: scope === 'partner' ? new BurstyRateLimiter(minute, burst) : minute },
+      { scope, limiter: hour },
+    ];
+  });
 }
 
 /**

@@ -101,6 +101,14 @@ export const MEASURED: readonly HttpScenario[] = [
     'floor-fluid-decision',
     'floor of 4 × 2 + burst with a Decision of the documented shape on req.rateLimit',
   ),
+  // Not in the issue: the peers set up for the FLUID-like policy, for a like-for-like reading of
+  // "ahead of express-rate-limit and rate-limiter-flexible" beside the issue's own (2 and 3).
+  express(301, 'erl-memory-4x2', 'express-rate-limit, the 4 × 2 policy: 8 instances, MemoryStore'),
+  express(
+    302,
+    'rlf-memory-fluid',
+    'rate-limiter-flexible, the 4 × 2 + burst policy: 8 RateLimiterMemory (one in a BurstyRateLimiter) awaited in turn',
+  ),
   {
     id: 203,
     slug: 'floor-4x2',
