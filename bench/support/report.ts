@@ -234,7 +234,7 @@ export function renderMarkdown(results: Results): string {
     '## Reproducing',
     '',
     '```sh',
-    'npm run bench                                   # everything, about 20-25 minutes on 2 cores',
+    'npm run bench                                   # everything, about 25-30 minutes on 2 cores',
     'BENCH_DURATION=2 BENCH_WARMUP=1 BENCH_ROUNDS=1 BENCH_MICRO_DURATION=1 BENCH_FLOOD_DURATION=3 \\',
     '  BENCH_HEAP_KEYS=200000 BENCH_QUIET_WAIT=0 BENCH_OUT=/tmp/bench npm run bench   # quick check, about 3 minutes',
     'BENCH_ONLY=4,5,micro npm run bench              # a subset: scenario numbers or express, redis, koa, micro, memory',

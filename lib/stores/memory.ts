@@ -10,7 +10,8 @@ import type {
   WindowCounterSpec,
 } from '../store.js';
 import { bucketAdmits, bucketState, EPSILON_MS, windowState } from './counter-state.js';
-import { BUCKET, CounterRecord, windowEnded } from './memory-record.js';
+import { IdempotencyMarks } from './memory-marks.js';
+import { BUCKET, CounterRecord } from './memory-record.js';
 
 export interface MemoryStoreOptions {
   /**
@@ -66,11 +67,6 @@ function sameOverflow(a: CounterSpec, b: CounterSpec): boolean {
   return b.kind === 'bucket' && a.capacity === b.capacity && a.intervalMs === b.intervalMs;
 }
 
-/** Where a window remembers that an idempotency key was charged; reclaimed with the window. */
-function markerKey(key: string, idempotencyKey: string): string {
-  return `\u0000idem:${key}:${idempotencyKey}`;
-}
-
 function lengthOf(counter: CounterSpec): number {
   return counter.kind === 'window' ? counter.windowMs : BUCKET;
 }
@@ -79,9 +75,6 @@ function lengthOf(counter: CounterSpec): number {
 function windowNumber(now: number, windowMs: number): number {
   return Math.floor(now / windowMs);
 }
-
-/** Idempotency marks of one window length: per window number, the marks charged in it. */
-type MarksByWindow = Map<number, Map<string, number>>;
 
 /**
  * The in-process store. Every operation is synchronous, so a `consume` is atomic within the
@@ -98,10 +91,9 @@ export class MemoryStore implements Store {
   private readonly now: () => number;
   /** Records by namespace, then by value: see `CounterGroup`. */
   private readonly records = new Map<string, Map<string, CounterRecord>>();
-  private readonly marks = new Map<number, MarksByWindow>();
-  /** Slots held by every record, and marks: what `maxKeys` bounds. */
+  private readonly marks = new IdempotencyMarks();
+  /** Slots held by every record: with the marks, what `maxKeys` bounds. */
   private slotCount = 0;
-  private markCount = 0;
   private lastFullSweep = Number.NEGATIVE_INFINITY;
   private nextSweepAt = 0;
   /** The pass under way: the namespaces still to visit, and the one being visited. */
@@ -127,7 +119,7 @@ export class MemoryStore implements Store {
   /** Counters currently held, overflow counters and idempotency marks included. */
   get size(): number {
     this.sweep();
-    return this.slotCount + this.markCount;
+    return this.slotCount + this.marks.size;
   }
 
   consume(counters: readonly CounterSpec[]): ConsumeResult {
@@ -151,10 +143,7 @@ export class MemoryStore implements Store {
         if (window * refund.windowMs !== refund.windowStart || record.window(slot) !== window) continue;
         if (refund.idempotencyKey !== undefined) {
           // Only the refund that finds the mark gives anything back: refunds are idempotent.
-          const marks = this.marksOf(refund.windowMs, window, now, false);
-          const marker = markerKey(refund.key, refund.idempotencyKey);
-          if (marks === undefined || !marks.has(marker)) continue;
-          this.mark(marks, marker, -1);
+          if (!this.marks.take(refund.windowMs, window, refund.key, refund.idempotencyKey)) continue;
         }
         record.set(slot, Math.max(0, record.units(slot) - refund.cost), window);
       } else {
@@ -205,7 +194,7 @@ export class MemoryStore implements Store {
     const now = this.now();
     for (const records of this.records.values())
       for (const [value, record] of records) if (record.expired(now)) this.drop(records, value, record);
-    for (const [windowMs, windows] of this.marks) this.dropEndedMarks(windows, windowMs, now);
+    this.marks.dropEnded(now);
     this.lastFullSweep = now;
     this.stopSweeping();
     this.nextSweepAt = now + SWEEP_EVERY_MS;
@@ -215,7 +204,6 @@ export class MemoryStore implements Store {
     this.records.clear();
     this.marks.clear();
     this.slotCount = 0;
-    this.markCount = 0;
     this.stopSweeping();
   }
 
@@ -269,8 +257,7 @@ export class MemoryStore implements Store {
         // Counters of one call can share an overflow counter: each sees what the ones before it
         // will charge, so that together they stay within its limit.
         if (flag === OVERFLOWING) used += this.chargedBefore(i, counters);
-        if (counter.idempotencyKey !== undefined && this.isMarked(counter, flag, window, now))
-          flag |= REPLAYED;
+        if (counter.idempotencyKey !== undefined && this.isMarked(counter, flag, window)) flag |= REPLAYED;
         windows[i] = window;
         before[i] = used;
         if ((flag & REPLAYED) === 0 && used + counter.cost > counter.limit) admitted = false;
@@ -303,11 +290,7 @@ export class MemoryStore implements Store {
           const key = elsewhere ?? counter.key;
           this.write(record, slots[i]!, counter, key, used + counter.cost, window);
           if (counter.idempotencyKey !== undefined)
-            this.mark(
-              this.marksOf(counter.windowMs, window, now, true)!,
-              markerKey(key, counter.idempotencyKey),
-              1,
-            );
+            this.marks.add(counter.windowMs, window, key, counter.idempotencyKey, now);
         }
         states[i] = windowState(counter, used, window * counter.windowMs, charged, replayed, now, elsewhere);
       } else {
@@ -338,11 +321,9 @@ export class MemoryStore implements Store {
   }
 
   /** Whether a window counter's idempotency key was already charged in `window`. */
-  private isMarked(counter: WindowCounterSpec, flag: number, window: number, now: number): boolean {
-    const marks = this.marksOf(counter.windowMs, window, now, false);
-    if (marks === undefined) return false;
+  private isMarked(counter: WindowCounterSpec, flag: number, window: number): boolean {
     const key = (flag & OVERFLOWING) === 0 ? counter.key : overflowKey(counter);
-    return marks.has(markerKey(key, counter.idempotencyKey!));
+    return this.marks.has(counter.windowMs, window, key, counter.idempotencyKey!);
   }
 
   /**
@@ -432,10 +413,10 @@ export class MemoryStore implements Store {
    * O(n): under sustained pressure it runs at most once per second of store time.
    */
   private full(now: number): boolean {
-    if (this.slotCount + this.markCount < this.maxKeys) return false;
+    if (this.slotCount + this.marks.size < this.maxKeys) return false;
     if (now - this.lastFullSweep < 1000) return true;
     this.sweep();
-    return this.slotCount + this.markCount >= this.maxKeys;
+    return this.slotCount + this.marks.size >= this.maxKeys;
   }
 
   /** Moves the periodic pass on by a few records, starting one every `SWEEP_EVERY_MS`. */
@@ -480,51 +461,5 @@ export class MemoryStore implements Store {
       if (this.scratchFlags[j] === OVERFLOWING && sameOverflow(counter, other)) units += other.cost;
     }
     return units;
-  }
-
-  /**
-   * The idempotency marks of one window. Marks belong to the window a slot counts in, which a
-   * clock stepping back can leave behind the clock's own: they are kept by window number.
-   */
-  private marksOf(
-    windowMs: number,
-    window: number,
-    now: number,
-    create: boolean,
-  ): Map<string, number> | undefined {
-    let windows = this.marks.get(windowMs);
-    if (windows === undefined) {
-      if (!create) return undefined;
-      windows = new Map();
-      this.marks.set(windowMs, windows);
-    }
-    let marks = windows.get(window);
-    if (marks === undefined && create) {
-      this.dropEndedMarks(windows, windowMs, now);
-      marks = new Map();
-      windows.set(window, marks);
-    }
-    return marks;
-  }
-
-  private dropEndedMarks(windows: MarksByWindow, windowMs: number, now: number): void {
-    for (const [window, marks] of windows) {
-      if (!windowEnded(windowMs, window, now)) continue;
-      this.markCount -= marks.size;
-      windows.delete(window);
-    }
-  }
-
-  /** Adds to an idempotency mark, dropping it at zero. */
-  private mark(marks: Map<string, number>, marker: string, amount: number): void {
-    const before = marks.get(marker);
-    const after = (before ?? 0) + amount;
-    if (after > 0) {
-      if (before === undefined) this.markCount++;
-      marks.set(marker, after);
-    } else if (before !== undefined) {
-      marks.delete(marker);
-      this.markCount--;
-    }
   }
 }

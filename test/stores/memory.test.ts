@@ -1,5 +1,5 @@
 import { createLimiter } from '../../lib/limiter.js';
-import type { CounterSpec } from '../../lib/store.js';
+import type { CounterSpec, WindowCounterSpec } from '../../lib/store.js';
 import { MemoryStore } from '../../lib/stores/memory.js';
 import { manualClock, T0 } from '../helpers/clock.js';
 import { requestFrom } from '../helpers/requests.js';
@@ -59,6 +59,31 @@ describe('MemoryStore is bounded', () => {
     store.sweep();
     expect(store.size).toBe(2);
     expect(store.peek(group()).counters.map((state) => state.remaining)).toEqual([5, 3]);
+  });
+
+  test('idempotency marks count towards size and maxKeys, and go with their window', () => {
+    const clock = manualClock();
+    const store = new MemoryStore({ now: clock.now });
+    const marked = (request: string): WindowCounterSpec => ({
+      ...(window('k', 100) as WindowCounterSpec),
+      idempotencyKey: request,
+    });
+    let windowStart = 0;
+    for (let i = 0; i < 10; i++) windowStart = store.consume([marked(`r${i}`)]).counters[0]!.windowStart!;
+    // One slot, ten marks; a retry adds none, and a refund takes its mark back.
+    expect(store.size).toBe(11);
+    store.consume([marked('r0')]);
+    expect(store.size).toBe(11);
+    store.refund([{ ...marked('r3'), windowStart }]);
+    expect(store.size).toBe(10);
+    clock.advance(60_000);
+    expect(store.size).toBe(0);
+
+    const capped = new MemoryStore({ now: clock.now, maxKeys: 3 });
+    capped.consume([marked('r0')]);
+    capped.consume([marked('r1')]);
+    // One slot and two marks fill it: a newcomer shares the overflow counter.
+    expect(capped.consume([window('newcomer')]).counters[0]!.key).toBeDefined();
   });
 
   test('refilled buckets are swept', () => {

@@ -1,0 +1,83 @@
+import { windowEnded } from './memory-record.js';
+
+/** Marks of one window length: per window number, the count charged under each marker. */
+type MarksByWindow = Map<number, Map<string, number>>;
+
+/** Where a window remembers that an idempotency key was charged under a counter's key. */
+function markerOf(key: string, idempotencyKey: string): string {
+  return `\u0000idem:${key}:${idempotencyKey}`;
+}
+
+/**
+ * The memory store's idempotency marks: the idempotency keys a window counter was charged
+ * under, so that a retry is not charged again and only a refund that finds its mark gives
+ * anything back. A mark belongs to the window its slot counts in, which a clock stepping back
+ * can leave behind the clock's own, so marks are kept by window length, then window number, and
+ * dropped whole when their window ends.
+ */
+export class IdempotencyMarks {
+  private readonly byLength = new Map<number, MarksByWindow>();
+  /** Marks held: the store counts them against its `maxKeys`. */
+  size = 0;
+
+  /** Whether `idempotencyKey` was charged under `key` in window number `window`. */
+  has(windowMs: number, window: number, key: string, idempotencyKey: string): boolean {
+    const marks = this.byLength.get(windowMs)?.get(window);
+    return marks?.has(markerOf(key, idempotencyKey)) === true;
+  }
+
+  /**
+   * Records a charge of `idempotencyKey` under `key` in window number `window`. Opening a window
+   * drops that length's ended ones, so that marks need no sweep of their own between sweeps.
+   */
+  add(windowMs: number, window: number, key: string, idempotencyKey: string, now: number): void {
+    let windows = this.byLength.get(windowMs);
+    if (windows === undefined) {
+      windows = new Map();
+      this.byLength.set(windowMs, windows);
+    }
+    let marks = windows.get(window);
+    if (marks === undefined) {
+      this.dropEndedOf(windows, windowMs, now);
+      marks = new Map();
+      windows.set(window, marks);
+    }
+    const marker = markerOf(key, idempotencyKey);
+    const before = marks.get(marker);
+    if (before === undefined) this.size++;
+    marks.set(marker, (before ?? 0) + 1);
+  }
+
+  /** Takes back one charge of `idempotencyKey` under `key`; whether there was one to take. */
+  take(windowMs: number, window: number, key: string, idempotencyKey: string): boolean {
+    const marks = this.byLength.get(windowMs)?.get(window);
+    if (marks === undefined) return false;
+    const marker = markerOf(key, idempotencyKey);
+    const before = marks.get(marker);
+    if (before === undefined) return false;
+    if (before > 1) marks.set(marker, before - 1);
+    else {
+      marks.delete(marker);
+      this.size--;
+    }
+    return true;
+  }
+
+  /** Drops the marks of every window that has ended. */
+  dropEnded(now: number): void {
+    for (const [windowMs, windows] of this.byLength) this.dropEndedOf(windows, windowMs, now);
+  }
+
+  clear(): void {
+    this.byLength.clear();
+    this.size = 0;
+  }
+
+  private dropEndedOf(windows: MarksByWindow, windowMs: number, now: number): void {
+    for (const [window, marks] of windows) {
+      if (!windowEnded(windowMs, window, now)) continue;
+      this.size -= marks.size;
+      windows.delete(window);
+    }
+  }
+}
