@@ -13,6 +13,7 @@ import { putDecision } from '../../lib/express-decision.js';
 import type { Decision, Store, TollgateOptions } from '../../lib/index.js';
 import { createFloor, createFloorDecider, FLOOR_SCOPES, floorRateLimitField } from '../support/floor.js';
 import {
+  FOUR_SCOPES,
   type FourScope,
   flexibleFluidLimiters,
   fluidOptions,
@@ -62,7 +63,7 @@ export async function expressMiddleware(slug: string): Promise<Mounted> {
       // limiters charged when a later one refuses.
       return {
         middleware: flexible(
-          flexibleFluidLimiters().map(({ scope, limiter }) => ({ limiter, keyOf: FLEXIBLE_KEY_OF[scope] })),
+          flexibleFluidLimiters().map(({ scope, limiter }) => ({ limiter, keyOf: PEER_KEY_OF[scope] })),
         ),
         close: nothing,
       };
@@ -149,16 +150,11 @@ export async function expressMiddleware(slug: string): Promise<Mounted> {
       const client = await connectRedis();
       const limiter = (keyPrefix: string) =>
         new RateLimiterRedis({ storeClient: client, keyPrefix, points: MINUTE_MAX, duration: 60 });
-      const ip = { limiter: limiter('rlf-ip'), keyOf: (req: Request) => req.ip! };
-      const stacked =
-        slug === 'rlf-redis-1'
-          ? [ip]
-          : [
-              ip,
-              { limiter: limiter('rlf-partner'), keyOf: (req: Request) => header(req, 'x-partner-id') },
-              { limiter: limiter('rlf-user'), keyOf: (req: Request) => header(req, 'x-user-id') },
-              { limiter: limiter('rlf-bank'), keyOf: (req: Request) => String(req.params.bankId) },
-            ];
+      const scopes = slug === 'rlf-redis-1' ? (['ip'] as const) : FOUR_SCOPES;
+      const stacked = scopes.map((scope) => ({
+        limiter: limiter(`rlf-${scope}`),
+        keyOf: PEER_KEY_OF[scope],
+      }));
       return { middleware: flexible(stacked), close: quit(client) };
     }
     case 'erl-redis': {
@@ -269,12 +265,10 @@ function expressFloorDecision(): RequestHandler {
  * no field is written twice per scope.
  */
 function expressRateLimitFourByTwo(): RequestHandler[] {
-  const keyOf: ReadonlyArray<(req: Request) => string> = [
-    (req) => ipKeyGenerator(req.ip!),
-    (req) => header(req, 'x-partner-id'),
-    (req) => header(req, 'x-user-id'),
-    (req) => String(req.params.bankId),
-  ];
+  // An IPv6 client is counted by its /56, as express-rate-limit's own key generator counts it.
+  const keyOf = FOUR_SCOPES.map((scope) =>
+    scope === 'ip' ? (req: Request) => ipKeyGenerator(req.ip!) : PEER_KEY_OF[scope],
+  );
   return keyOf.flatMap((keyGenerator) => [
     expressRateLimit({
       windowMs: 60_000,
@@ -293,8 +287,8 @@ function expressRateLimitFourByTwo(): RequestHandler[] {
   ]);
 }
 
-/** The scopes' key values in Express, as rate-limiter-flexible users would read them. */
-const FLEXIBLE_KEY_OF: Record<FourScope, (req: Request) => string> = {
+/** The 4 × 2 policy's key values in Express, as the peers' users would read them. */
+const PEER_KEY_OF: Record<FourScope, (req: Request) => string> = {
   ip: (req) => req.ip!,
   partner: (req) => header(req, 'x-partner-id'),
   user: (req) => header(req, 'x-user-id'),
