@@ -3,9 +3,9 @@ import { defineConfig } from 'tsup';
 export default defineConfig({
   entry: {
     index: 'lib/index.ts',
-    express: 'lib/express.ts',
-    redis: 'lib/stores/redis.ts',
-    koa: 'lib/koa.ts',
+    express: 'lib/express/index.ts',
+    redis: 'lib/stores/redis/index.ts',
+    koa: 'lib/koa/index.ts',
   },
   format: ['esm', 'cjs'],
   dts: true,

@@ -3,7 +3,7 @@
  * header dialect, and the RFC 9457 problem body on refusals. Try it with the curl lines it prints.
  */
 import express from 'express';
-import { rateLimit } from '../lib/express.js';
+import { rateLimit } from '../lib/express/index.js';
 import { scope } from '../lib/index.js';
 
 export function createDemoApp() {

@@ -7,7 +7,7 @@
  *   curl -i localhost:3000/v1/users/alice/summary -H 'Authorization: Bearer fk_demo'
  */
 import express, { type Express, type NextFunction, type Request, type Response } from 'express';
-import { errorHandler, HttpError, rateLimit } from '../lib/express.js';
+import { errorHandler, HttpError, rateLimit } from '../lib/express/index.js';
 import { MemoryStore, scope, serializers } from '../lib/index.js';
 import {
   bearerToken,

@@ -14,7 +14,7 @@ import { bodyParser } from '@koa/bodyparser';
 import Router from '@koa/router';
 import Koa, { type Middleware } from 'koa';
 import { serializers } from '../lib/index.js';
-import { errorHandler, HttpError, rateLimit } from '../lib/koa.js';
+import { errorHandler, HttpError, rateLimit } from '../lib/koa/index.js';
 import { type FirsthandOptions, firsthandPolicy, type Job, newJob } from './firsthand.js';
 import { bearerToken, closeOnSignals, type ExampleEnv, startedAs, storeFromEnv } from './support.js';
 

@@ -10,7 +10,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import express, { type Express, type NextFunction, type Request, type Response } from 'express';
-import { errorHandler, HttpError, rateLimit } from '../lib/express.js';
+import { errorHandler, HttpError, rateLimit } from '../lib/express/index.js';
 import { MemoryStore, scope, serializers, type TierOptions, type TollgateOptions } from '../lib/index.js';
 import {
   bearerToken,

@@ -16,7 +16,7 @@ import express, {
   type RequestHandler,
   type Response,
 } from 'express';
-import { errorHandler, HttpError, rateLimit, usageHandler } from '../lib/express.js';
+import { errorHandler, HttpError, rateLimit, usageHandler } from '../lib/express/index.js';
 import {
   createLimiter,
   MemoryStore,

@@ -49,7 +49,7 @@ export async function storeFromEnv(
 
 // `tollgate/redis`. Its specifier is kept from the type-checker so that the examples compile,
 // and run on memory, in a checkout without the Redis store.
-const REDIS_ENTRY = '../lib/stores/redis.js';
+const REDIS_ENTRY = '../lib/stores/redis/index.js';
 
 async function redisStoreModule(): Promise<{ RedisStore: new (options: { client: unknown }) => Store }> {
   const module: { RedisStore?: unknown } = await import(REDIS_ENTRY);

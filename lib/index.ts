@@ -1,14 +1,16 @@
-export type { Decision, DecisionReason, PolicyState } from './decision.js';
-export { describeDuration, parseDuration } from './duration.js';
-export { TollgateConfigError, TollgateError, type TollgateErrorCode } from './errors.js';
+export type { Decision, DecisionReason, PolicyState } from './core/decision.js';
+export { describeDuration, parseDuration } from './core/duration.js';
+export { createLimiter, type Limiter, type Refusal, type Usage } from './core/limiter.js';
+export type { RequestInfo } from './core/request.js';
+export { TollgateConfigError, TollgateError, type TollgateErrorCode } from './errors/errors.js';
 export {
   describeError,
   type ErrorAnswer,
   HttpError,
   type HttpErrorOptions,
   renderError,
-} from './http-errors.js';
-export { createLimiter, type Limiter, type Refusal, type Usage } from './limiter.js';
+} from './errors/http-errors.js';
+export { requestIdOf } from './http/request-id.js';
 export type {
   CostOption,
   HeaderDialect,
@@ -20,11 +22,9 @@ export type {
   StoreFailurePolicy,
   TierOptions,
   TollgateOptions,
-} from './options.js';
-export { scopeOptionsSchema, spendCapOptionsSchema, tollgateOptionsSchema } from './options.js';
-export type { RequestInfo } from './request.js';
-export { requestIdOf } from './request-id.js';
-export { scope } from './scopes.js';
+} from './options/options.js';
+export { scopeOptionsSchema, spendCapOptionsSchema, tollgateOptionsSchema } from './options/options.js';
+export { scope } from './options/presets.js';
 export {
   defineSerializer,
   type ErrorDescription,
@@ -47,7 +47,8 @@ export {
   serializers,
   statusTitle,
 } from './serializers/index.js';
-export { reportActualCost } from './spend-cap.js';
+export { reportActualCost } from './spend/settlement.js';
+export { MemoryStore, type MemoryStoreOptions } from './stores/memory/index.js';
 export type {
   BucketCounterSpec,
   ConsumeResult,
@@ -58,5 +59,4 @@ export type {
   RefundSpec,
   Store,
   WindowCounterSpec,
-} from './store.js';
-export { MemoryStore, type MemoryStoreOptions } from './stores/memory.js';
+} from './stores/store.js';

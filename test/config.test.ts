@@ -1,7 +1,7 @@
-import { TollgateConfigError } from '../lib/errors.js';
-import { createLimiter } from '../lib/limiter.js';
-import type { TollgateOptions } from '../lib/options.js';
-import { MemoryStore } from '../lib/stores/memory.js';
+import { createLimiter } from '../lib/core/limiter.js';
+import { TollgateConfigError } from '../lib/errors/errors.js';
+import type { TollgateOptions } from '../lib/options/options.js';
+import { MemoryStore } from '../lib/stores/memory/index.js';
 
 const minute = { max: 100, window: '1m' };
 const ip = { name: 'ip', key: 'ip' as const, limits: [minute] };

@@ -2,8 +2,8 @@ import type { Request } from 'express';
 import express from 'express';
 import { parseItem, parseList } from 'structured-headers';
 import request from 'supertest';
-import { rateLimit } from '../lib/express.js';
-import type { TollgateOptions } from '../lib/options.js';
+import { rateLimit } from '../lib/express/index.js';
+import type { TollgateOptions } from '../lib/options/options.js';
 import { manualClock, T0 } from './helpers/clock.js';
 
 // T0 is 2025-10-27T12:00:00Z = 1761566400; every request below is sent 15 s into the minute.

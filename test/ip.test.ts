@@ -1,6 +1,6 @@
 import { isIPv4 } from 'node:net';
 import fc from 'fast-check';
-import { canonicalIp, compileAllowList, ipKey, isDottedQuad, parseIPv6 } from '../lib/ip.js';
+import { canonicalIp, compileAllowList, ipKey, isDottedQuad, parseIPv6 } from '../lib/core/ip.js';
 
 describe('ipKey', () => {
   test('IPv4 is its own key', () => expect(ipKey('203.0.113.7', 56)).toBe('203.0.113.7'));

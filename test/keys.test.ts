@@ -1,5 +1,5 @@
 import fc from 'fast-check';
-import { compileKeySource, isReadableValue, storeValue } from '../lib/keys.js';
+import { compileKeySource, isReadableValue, storeValue } from '../lib/core/keys.js';
 import { requestFrom } from './helpers/requests.js';
 
 const options = { ipv6Subnet: 56, apiKeyHeader: 'x-api-key' };

@@ -1,6 +1,6 @@
 import fc from 'fast-check';
-import type { Decision } from '../lib/decision.js';
-import { createLimiter } from '../lib/limiter.js';
+import type { Decision } from '../lib/core/decision.js';
+import { createLimiter } from '../lib/core/limiter.js';
 import { manualClock } from './helpers/clock.js';
 import { requestFrom } from './helpers/requests.js';
 

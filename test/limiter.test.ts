@@ -1,6 +1,6 @@
-import { createLimiter } from '../lib/limiter.js';
-import type { Store } from '../lib/store.js';
-import { MemoryStore } from '../lib/stores/memory.js';
+import { createLimiter, decideNow } from '../lib/core/limiter.js';
+import { MemoryStore } from '../lib/stores/memory/index.js';
+import type { Store } from '../lib/stores/store.js';
 import { manualClock, T0 } from './helpers/clock.js';
 import { requestFrom } from './helpers/requests.js';
 
@@ -368,7 +368,7 @@ describe('refund', () => {
   });
 });
 
-describe('decide: the same decision, without a promise when nothing is asynchronous', () => {
+describe("decideNow (the adapters' entry): the same decision, without a promise when nothing is asynchronous", () => {
   const limits = [{ max: 2, window: '1m' }];
 
   test('the memory store and synchronous key, tier and cost functions answer in the same tick', () => {
@@ -388,20 +388,20 @@ describe('decide: the same decision, without a promise when nothing is asynchron
       spendCap: { key: { header: 'x-user' }, budget: () => 10, cost: () => 1 },
     });
     const request = requestFrom({ headers: { 'x-user': 'u1' } });
-    const first = limiter.decide(request);
+    const first = decideNow(limiter, request);
     expect(first).not.toBeInstanceOf(Promise);
     expect(first).toMatchObject({ allowed: true, remaining: 1 });
-    limiter.decide(request);
-    expect(limiter.decide(request)).toMatchObject({ allowed: false, status: 429, reason: 'ip_minute' });
+    decideNow(limiter, request);
+    expect(decideNow(limiter, request)).toMatchObject({ allowed: false, status: 429, reason: 'ip_minute' });
   });
 
   test('a key function that returns a promise makes it a promise, with the same counting', async () => {
     const limiter = createLimiter({ scopes: [{ name: 'user', key: async () => 'u1', limits }] });
-    const pending = limiter.decide(requestFrom());
+    const pending = decideNow(limiter, requestFrom());
     expect(pending).toBeInstanceOf(Promise);
     await pending;
-    expect(await limiter.decide(requestFrom())).toMatchObject({ allowed: true, remaining: 0 });
-    expect(await limiter.decide(requestFrom())).toMatchObject({ allowed: false, reason: 'user_minute' });
+    expect(await decideNow(limiter, requestFrom())).toMatchObject({ allowed: true, remaining: 0 });
+    expect(await decideNow(limiter, requestFrom())).toMatchObject({ allowed: false, reason: 'user_minute' });
   });
 
   test('an asynchronous store that rejects gets the configured failure policy, as with check', async () => {
@@ -419,14 +419,17 @@ describe('decide: the same decision, without a promise when nothing is asynchron
       scopes: [{ name: 'ip', key: 'ip', limits }],
       onStoreError: 'closed',
     });
-    expect(await limiter.decide(requestFrom())).toMatchObject({ status: 503, reason: 'store_unavailable' });
+    expect(await decideNow(limiter, requestFrom())).toMatchObject({
+      status: 503,
+      reason: 'store_unavailable',
+    });
   });
 
-  test('a resolver that throws throws from decide and rejects from check', async () => {
+  test('a resolver that throws throws from decideNow and rejects from check', async () => {
     const limiter = createLimiter({
       scopes: [{ name: 'user', key: 'ip', tier: () => 'gold', tiers: { free: { limits } } }],
     });
-    expect(() => limiter.decide(requestFrom())).toThrow(
+    expect(() => decideNow(limiter, requestFrom())).toThrow(
       expect.objectContaining({ code: 'ERR_TOLLGATE_UNKNOWN_TIER' }),
     );
     await expect(limiter.check(requestFrom())).rejects.toMatchObject({ code: 'ERR_TOLLGATE_UNKNOWN_TIER' });
@@ -447,8 +450,10 @@ describe('decide: the same decision, without a promise when nothing is asynchron
       spendCap: { key: { header: 'x-user' }, budget: () => thenable(3), cost: 1 },
     });
     const user = { 'x-user': 'u1' };
-    expect(await limiter.decide(requestFrom({ headers: { ...user, 'x-skip': 'promise' } }))).toBeUndefined();
-    expect(await limiter.decide(requestFrom({ headers: user }))).toMatchObject({
+    expect(
+      await decideNow(limiter, requestFrom({ headers: { ...user, 'x-skip': 'promise' } })),
+    ).toBeUndefined();
+    expect(await decideNow(limiter, requestFrom({ headers: user }))).toMatchObject({
       allowed: true,
       remaining: 1,
     });
@@ -456,10 +461,10 @@ describe('decide: the same decision, without a promise when nothing is asynchron
     expect(onDecision).toHaveBeenCalledTimes(1);
   });
 
-  test('with the memory store a decision is reported to onDecision once, before decide returns', () => {
+  test('with the memory store a decision is reported to onDecision once, before decideNow returns', () => {
     const onDecision = jest.fn();
     const limiter = createLimiter({ onDecision, scopes: [{ name: 'ip', key: 'ip', limits }] });
-    const decision = limiter.decide(requestFrom());
+    const decision = decideNow(limiter, requestFrom());
     expect(onDecision).toHaveBeenCalledTimes(1);
     expect(onDecision).toHaveBeenCalledWith(decision, expect.anything());
   });
@@ -470,19 +475,18 @@ describe('decide: the same decision, without a promise when nothing is asynchron
       throw new Error('connection lost');
     });
     const scopes = [{ name: 'ip', key: 'ip' as const, limits }];
-    expect(createLimiter({ store, scopes }).decide(requestFrom())).toMatchObject({
+    expect(decideNow(createLimiter({ store, scopes }), requestFrom())).toMatchObject({
       allowed: true,
       reason: 'store_unavailable',
     });
     const insured = createLimiter({ store, scopes, onStoreError: { insurance: { divisor: 2 } } });
-    expect(insured.decide(requestFrom())).toMatchObject({ allowed: true, limit: 1 });
-    expect(insured.decide(requestFrom())).toMatchObject({ allowed: false, status: 429 });
+    expect(decideNow(insured, requestFrom())).toMatchObject({ allowed: true, limit: 1 });
+    expect(decideNow(insured, requestFrom())).toMatchObject({ allowed: false, status: 429 });
   });
 
   test("each of the application's functions is called once per decision, however many of them answer with a promise", async () => {
-    // A decision that meets a promise is run again from the start once it settles, every call
-    // it made before answered from what it recorded (see Replay): none may be made twice, and
-    // each must get its own answer back.
+    // A decision that meets a promise resumes from that stage once it settles: no function may
+    // be called twice, and each must get its own answer back.
     const calls: string[] = [];
     const called =
       <T>(name: string, answer: () => T) =>
@@ -527,7 +531,7 @@ describe('decide: the same decision, without a promise when nothing is asynchron
         cost: called('spend cost', () => 4),
       },
     });
-    const decision = await limiter.decide(requestFrom());
+    const decision = await decideNow(limiter, requestFrom());
     expect(decision).toMatchObject({ allowed: true });
     expect(calls).toEqual([
       'skip',
@@ -552,13 +556,32 @@ describe('decide: the same decision, without a promise when nothing is asynchron
     expect((await limiter.getUsage('s1', 50)).used).toBe(4);
   });
 
-  test('a request an application function changes while the decision waits is read as it was', async () => {
-    // The first read of the body finds no account: the scope is skipped, and stays skipped
-    // when the decision runs again after the key function below filled the body in.
+  test('a stage reads the request as the application functions before it left it, as any async middleware would', async () => {
+    // The user key function fills the body in while the decision waits for it; the account scope
+    // after it reads the body then and counts the account, and the tier resolver runs once.
     const tier = jest.fn(() => 'free');
     const limiter = createLimiter<null>({
       scopes: [
+        {
+          name: 'user',
+          key: async (req) => {
+            (req as { body?: unknown }).body = { account: 'a1' };
+            return 'u1';
+          },
+          limits,
+        },
         { name: 'account', key: { body: 'account' }, tier, tiers: { free: { limits } } },
+      ],
+    });
+    const decision = await decideNow(limiter, requestFrom());
+    expect(decision?.policies.map((p) => p.id)).toEqual(['user_minute', 'account_minute']);
+    expect(tier).toHaveBeenCalledTimes(1);
+  });
+
+  test('a scope before the function that changes the request reads it as it was then', async () => {
+    const limiter = createLimiter<null>({
+      scopes: [
+        { name: 'account', key: { body: 'account' }, onMissing: 'skip', limits },
         {
           name: 'user',
           key: async (req) => {
@@ -569,9 +592,8 @@ describe('decide: the same decision, without a promise when nothing is asynchron
         },
       ],
     });
-    const decision = await limiter.decide(requestFrom());
+    const decision = await decideNow(limiter, requestFrom());
     expect(decision?.policies.map((p) => p.id)).toEqual(['user_minute']);
-    expect(tier).not.toHaveBeenCalled();
   });
 
   test('a rejection after synchronous answers rejects, without calling what came before again', async () => {
@@ -582,7 +604,7 @@ describe('decide: the same decision, without a promise when nothing is asynchron
         { name: 'user', key: () => Promise.reject(new Error('lookup failed')), limits },
       ],
     });
-    await expect(limiter.decide(requestFrom())).rejects.toThrow('lookup failed');
+    await expect(decideNow(limiter, requestFrom())).rejects.toThrow('lookup failed');
     expect(tier).toHaveBeenCalledTimes(1);
   });
 
@@ -596,8 +618,8 @@ describe('decide: the same decision, without a promise when nothing is asynchron
       scopes: [{ name: 'user', key, limits }],
       onStoreError: { insurance: { divisor: 2 } },
     });
-    expect(await limiter.decide(requestFrom())).toMatchObject({ allowed: true, limit: 1, remaining: 0 });
-    expect(await limiter.decide(requestFrom())).toMatchObject({ allowed: false, status: 429 });
+    expect(await decideNow(limiter, requestFrom())).toMatchObject({ allowed: true, limit: 1, remaining: 0 });
+    expect(await decideNow(limiter, requestFrom())).toMatchObject({ allowed: false, status: 429 });
     expect(key).toHaveBeenCalledTimes(2);
     expect(consume).toHaveBeenCalledTimes(2);
   });
@@ -606,6 +628,6 @@ describe('decide: the same decision, without a promise when nothing is asynchron
     const limiter = createLimiter({
       scopes: [{ name: 'user', key: () => Promise.reject(new Error('lookup failed')), limits }],
     });
-    await expect(limiter.decide(requestFrom())).rejects.toThrow('lookup failed');
+    await expect(decideNow(limiter, requestFrom())).rejects.toThrow('lookup failed');
   });
 });

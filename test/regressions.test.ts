@@ -1,10 +1,10 @@
 import type { Request } from 'express';
 import express from 'express';
 import request from 'supertest';
-import { rateLimit, reportCost, usageHandler } from '../lib/express.js';
-import { createLimiter } from '../lib/limiter.js';
-import { settle } from '../lib/spend-cap.js';
-import { MemoryStore } from '../lib/stores/memory.js';
+import { createLimiter } from '../lib/core/limiter.js';
+import { rateLimit, reportCost, usageHandler } from '../lib/express/index.js';
+import { settle } from '../lib/spend/settlement.js';
+import { MemoryStore } from '../lib/stores/memory/index.js';
 import { manualClock } from './helpers/clock.js';
 import { requestFrom } from './helpers/requests.js';
 
@@ -122,7 +122,7 @@ test('a response cut short settles the reported cost but never refunds by status
     spendCap: { ...userCap(1000, 100), refundWhen: () => true },
   });
   const decision = await limiter.check(requestFrom({ headers: { 'x-user': 'u' } }));
-  const { reportActualCost } = await import('../lib/spend-cap.js');
+  const { reportActualCost } = await import('../lib/spend/settlement.js');
   reportActualCost(decision!, 40);
   await settle(decision!, 200, requestFrom(), false);
   expect((await limiter.getUsage('u')).used).toBe(40);

@@ -3,10 +3,10 @@ import { join } from 'node:path';
 import type { Request } from 'express';
 import express from 'express';
 import request from 'supertest';
-import { rateLimit, reportCost, usageHandler } from '../lib/express.js';
-import { createLimiter } from '../lib/limiter.js';
-import type { SpendCapOptions } from '../lib/options.js';
-import { MemoryStore } from '../lib/stores/memory.js';
+import { createLimiter } from '../lib/core/limiter.js';
+import { rateLimit, reportCost, usageHandler } from '../lib/express/index.js';
+import type { SpendCapOptions } from '../lib/options/options.js';
+import { MemoryStore } from '../lib/stores/memory/index.js';
 import { manualClock } from './helpers/clock.js';
 import { requestFrom } from './helpers/requests.js';
 

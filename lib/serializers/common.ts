@@ -1,4 +1,4 @@
-import { describeDuration } from '../duration.js';
+import { describeDuration } from '../core/duration.js';
 import type { ErrorDescription } from './index.js';
 
 const TITLES: Record<number, string> = {

@@ -1,4 +1,4 @@
-import type { JsonSchema } from '../config-validation.js';
+import type { JsonSchema } from '../options/validation.js';
 import { appDetails, ownCode, rateFigures } from './common.js';
 import type { ErrorDescription, Serializer } from './index.js';
 

@@ -1,5 +1,5 @@
-import type { JsonSchema } from '../config-validation.js';
-import type { Decision } from '../decision.js';
+import type { Decision } from '../core/decision.js';
+import type { JsonSchema } from '../options/validation.js';
 import { statusTitle } from './common.js';
 import { fastapi } from './fastapi.js';
 import { fastino } from './fastino.js';

@@ -1,4 +1,4 @@
-import type { BucketCounterSpec, CounterState, WindowCounterSpec } from '../store.js';
+import type { BucketCounterSpec, CounterState, WindowCounterSpec } from './store.js';
 
 /**
  * The arithmetic that turns what a store read into a counter's state, shared by the memory

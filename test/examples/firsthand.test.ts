@@ -1,6 +1,6 @@
 import { createApp } from '../../examples/firsthand.js';
 import { serializers } from '../../lib/serializers/index.js';
-import { MemoryStore } from '../../lib/stores/memory.js';
+import { MemoryStore } from '../../lib/stores/memory/index.js';
 import { manualClock, T0 } from '../helpers/clock.js';
 import { bearer, type ExampleClient, GENERATED_ID, repeat, startExample } from '../helpers/examples.js';
 

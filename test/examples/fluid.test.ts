@@ -1,6 +1,6 @@
 import { createApp } from '../../examples/fluid.js';
 import { serializers } from '../../lib/serializers/index.js';
-import { MemoryStore } from '../../lib/stores/memory.js';
+import { MemoryStore } from '../../lib/stores/memory/index.js';
 import { manualClock, T0 } from '../helpers/clock.js';
 import { type ExampleClient, flood, repeat, startExample } from '../helpers/examples.js';
 

@@ -1,7 +1,7 @@
 import { type Item, type List, parseItem, parseList } from 'structured-headers';
 import { createApp } from '../../examples/pioneer.js';
 import { serializers } from '../../lib/serializers/index.js';
-import { MemoryStore } from '../../lib/stores/memory.js';
+import { MemoryStore } from '../../lib/stores/memory/index.js';
 import { manualClock, T0 } from '../helpers/clock.js';
 import { bearer, type ExampleClient, flood, repeat, startExample } from '../helpers/examples.js';
 

@@ -2,21 +2,21 @@ import { bodyParser } from '@koa/bodyparser';
 import Router from '@koa/router';
 import express5 from 'express';
 import request from 'supertest';
+import type { Limiter } from '../../lib/core/limiter.js';
+import { HttpError } from '../../lib/errors/http-errors.js';
 import {
   errorHandler as expressErrors,
   rateLimit as expressRateLimit,
   reportCost as expressReportCost,
   usageHandler as expressUsage,
-} from '../../lib/express.js';
-import { HttpError } from '../../lib/http-errors.js';
+} from '../../lib/express/index.js';
 import {
   errorHandler as koaErrors,
   rateLimit as koaRateLimit,
   reportCost as koaReportCost,
   usageHandler as koaUsage,
-} from '../../lib/koa.js';
-import type { Limiter } from '../../lib/limiter.js';
-import type { TollgateOptions } from '../../lib/options.js';
+} from '../../lib/koa/index.js';
+import type { TollgateOptions } from '../../lib/options/options.js';
 import type { Serializer } from '../../lib/serializers/index.js';
 import { Koa2, Koa3 } from './koa-versions.js';
 

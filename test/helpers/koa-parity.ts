@@ -1,8 +1,8 @@
 import type { IncomingMessage } from 'node:http';
 import type { Response } from 'supertest';
-import type { ScopeOptions } from '../../lib/options.js';
-import type { Store } from '../../lib/store.js';
-import { MemoryStore } from '../../lib/stores/memory.js';
+import type { ScopeOptions } from '../../lib/options/options.js';
+import { MemoryStore } from '../../lib/stores/memory/index.js';
+import type { Store } from '../../lib/stores/store.js';
 
 /** Header names tollgate writes for a decision, in the order they went out. */
 const RATE_HEADER = /^(x-ratelimit-|ratelimit|retry-after$)/i;

@@ -1,5 +1,5 @@
 // Run in a child process under a given TZ: charges around midnight UTC and prints what was admitted.
-import { createLimiter } from '../../lib/limiter.js';
+import { createLimiter } from '../../lib/core/limiter.js';
 
 const MIDNIGHT = Date.UTC(2025, 9, 28);
 let now = MIDNIGHT - 1;

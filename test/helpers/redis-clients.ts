@@ -2,7 +2,7 @@ import { Cluster, Redis } from 'ioredis';
 import { createClient, createCluster } from 'redis';
 import { createClient as createClient4, createCluster as createCluster4 } from 'redis4';
 import type { NodeRedisLike } from '../../lib/stores/redis/clients.js';
-import type { RedisClientLike } from '../../lib/stores/redis.js';
+import type { RedisClientLike } from '../../lib/stores/redis/index.js';
 
 /**
  * Clients configured as docs/redis.md recommends: nothing queued while disconnected, nothing

@@ -1,4 +1,4 @@
-import type { RequestInfo } from '../../lib/request.js';
+import type { RequestInfo } from '../../lib/core/request.js';
 
 /** A request description as an adapter would build it. */
 export function requestFrom(overrides: Partial<RequestInfo<null>> = {}): RequestInfo<null> {

@@ -1,7 +1,7 @@
 import { bodyParser } from '@koa/bodyparser';
 import type { Middleware } from 'koa';
 import request from 'supertest';
-import { errorHandler, HttpError, type KoaErrorHandlerOptions, rateLimit } from '../../lib/koa.js';
+import { errorHandler, HttpError, type KoaErrorHandlerOptions, rateLimit } from '../../lib/koa/index.js';
 import { serializers } from '../../lib/serializers/index.js';
 import { expectMatchesSchema } from '../helpers/examples.js';
 import { perIp } from '../helpers/koa-parity.js';

@@ -3,7 +3,7 @@ import type { Express } from 'express';
 import { createApp as createExpressApp, main as expressMain } from '../../examples/firsthand.js';
 import { createApp as createKoaApp, main as koaMain } from '../../examples/firsthand-koa.js';
 import { serializers } from '../../lib/serializers/index.js';
-import { MemoryStore } from '../../lib/stores/memory.js';
+import { MemoryStore } from '../../lib/stores/memory/index.js';
 import { manualClock, T0 } from '../helpers/clock.js';
 import { bearer, type ExampleClient, GENERATED_ID, repeat, startExample } from '../helpers/examples.js';
 

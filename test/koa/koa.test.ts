@@ -1,10 +1,10 @@
 import Router from '@koa/router';
 import type Koa from 'koa';
 import request from 'supertest';
-import type { Decision } from '../../lib/decision.js';
-import { TollgateConfigError } from '../../lib/errors.js';
-import { errorHandler, type KoaOptions, rateLimit } from '../../lib/koa.js';
-import { createLimiter } from '../../lib/limiter.js';
+import type { Decision } from '../../lib/core/decision.js';
+import { createLimiter } from '../../lib/core/limiter.js';
+import { TollgateConfigError } from '../../lib/errors/errors.js';
+import { errorHandler, type KoaOptions, rateLimit } from '../../lib/koa/index.js';
 import { manualClock } from '../helpers/clock.js';
 import { perIp } from '../helpers/koa-parity.js';
 import { koaVersions } from '../helpers/koa-versions.js';

@@ -1,5 +1,5 @@
-import { createLimiter } from '../../lib/limiter.js';
-import { MemoryStore } from '../../lib/stores/memory.js';
+import { createLimiter } from '../../lib/core/limiter.js';
+import { MemoryStore } from '../../lib/stores/memory/index.js';
 import { adapters } from '../helpers/adapters.js';
 import { manualClock } from '../helpers/clock.js';
 import { delayedStore, perIp, rateHeaderLines } from '../helpers/koa-parity.js';

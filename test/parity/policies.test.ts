@@ -1,6 +1,6 @@
-import type { Decision } from '../../lib/decision.js';
-import type { RequestInfo } from '../../lib/request.js';
-import { MemoryStore } from '../../lib/stores/memory.js';
+import type { Decision } from '../../lib/core/decision.js';
+import type { RequestInfo } from '../../lib/core/request.js';
+import { MemoryStore } from '../../lib/stores/memory/index.js';
 import { adapters } from '../helpers/adapters.js';
 import { manualClock } from '../helpers/clock.js';
 import { failingStore, perIp, rateHeaderLines } from '../helpers/koa-parity.js';

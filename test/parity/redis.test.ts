@@ -1,6 +1,6 @@
 import type { Redis } from 'ioredis';
-import { createLimiter } from '../../lib/limiter.js';
-import { RedisStore } from '../../lib/stores/redis.js';
+import { createLimiter } from '../../lib/core/limiter.js';
+import { RedisStore } from '../../lib/stores/redis/index.js';
 import { adapters } from '../helpers/adapters.js';
 import { T0 } from '../helpers/clock.js';
 import { perIp } from '../helpers/koa-parity.js';

@@ -1,7 +1,7 @@
-import { createLimiter } from '../../lib/limiter.js';
-import type { SpendCapOptions } from '../../lib/options.js';
-import type { Store } from '../../lib/store.js';
-import { MemoryStore } from '../../lib/stores/memory.js';
+import { createLimiter } from '../../lib/core/limiter.js';
+import type { SpendCapOptions } from '../../lib/options/options.js';
+import { MemoryStore } from '../../lib/stores/memory/index.js';
+import type { Store } from '../../lib/stores/store.js';
 import { adapters } from '../helpers/adapters.js';
 import { manualClock } from '../helpers/clock.js';
 import { rateHeaderLines } from '../helpers/koa-parity.js';

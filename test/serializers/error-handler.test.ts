@@ -1,7 +1,7 @@
 import express, { type NextFunction, type Request, type Response } from 'express';
 import request from 'supertest';
-import { errorHandler, HttpError, rateLimit } from '../../lib/express.js';
-import { describeError, renderError } from '../../lib/http-errors.js';
+import { describeError, renderError } from '../../lib/errors/http-errors.js';
+import { errorHandler, HttpError, rateLimit } from '../../lib/express/index.js';
 import { type Serializer, serializers } from '../../lib/serializers/index.js';
 import { expectMatchesSchema, GENERATED_ID } from '../helpers/examples.js';
 

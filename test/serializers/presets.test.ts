@@ -1,6 +1,6 @@
-import type { Decision } from '../../lib/decision.js';
-import { createLimiter } from '../../lib/limiter.js';
-import type { ScopeOptions } from '../../lib/options.js';
+import type { Decision } from '../../lib/core/decision.js';
+import { createLimiter } from '../../lib/core/limiter.js';
+import type { ScopeOptions } from '../../lib/options/options.js';
 import {
   defineSerializer,
   type ErrorDescription,
@@ -9,8 +9,8 @@ import {
   type Serializer,
   serializers,
 } from '../../lib/serializers/index.js';
-import type { Store } from '../../lib/store.js';
-import { MemoryStore } from '../../lib/stores/memory.js';
+import { MemoryStore } from '../../lib/stores/memory/index.js';
+import type { Store } from '../../lib/stores/store.js';
 import { manualClock, T0 } from '../helpers/clock.js';
 import { expectMatchesSchema } from '../helpers/examples.js';
 import { requestFrom } from '../helpers/requests.js';

@@ -1,6 +1,6 @@
-import type { CounterGroup, CounterSpec, RefundSpec, Store } from '../../lib/store.js';
-import { MemoryStore } from '../../lib/stores/memory.js';
-import { RedisStore } from '../../lib/stores/redis.js';
+import { MemoryStore } from '../../lib/stores/memory/index.js';
+import { RedisStore } from '../../lib/stores/redis/index.js';
+import type { CounterGroup, CounterSpec, RefundSpec, Store } from '../../lib/stores/store.js';
 import type { ManualClock } from '../helpers/clock.js';
 import { type ClientKind, connectClient, type TestClient } from '../helpers/redis-clients.js';
 import { type RedisServer, redisAvailable, startRedis } from '../helpers/redis-server.js';

@@ -1,4 +1,5 @@
 import fc from 'fast-check';
+import { MemoryStore } from '../../lib/stores/memory/index.js';
 import type {
   BucketCounterSpec,
   ConsumeResult,
@@ -6,8 +7,7 @@ import type {
   RefundSpec,
   Store,
   WindowCounterSpec,
-} from '../../lib/store.js';
-import { MemoryStore } from '../../lib/stores/memory.js';
+} from '../../lib/stores/store.js';
 import { type ManualClock, manualClock, T0 } from '../helpers/clock.js';
 
 /**

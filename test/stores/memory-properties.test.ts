@@ -1,6 +1,6 @@
 import fc from 'fast-check';
-import type { CounterSpec } from '../../lib/store.js';
-import { MemoryStore } from '../../lib/stores/memory.js';
+import { MemoryStore } from '../../lib/stores/memory/index.js';
+import type { CounterSpec } from '../../lib/stores/store.js';
 import { manualClock } from '../helpers/clock.js';
 
 // A random workload over two keys, each with a minute, an hour and a day window and a bucket.

@@ -1,6 +1,6 @@
-import { createLimiter } from '../../lib/limiter.js';
-import type { CounterSpec, WindowCounterSpec } from '../../lib/store.js';
-import { MemoryStore } from '../../lib/stores/memory.js';
+import { createLimiter } from '../../lib/core/limiter.js';
+import { MemoryStore } from '../../lib/stores/memory/index.js';
+import type { CounterSpec, WindowCounterSpec } from '../../lib/stores/store.js';
 import { manualClock, T0 } from '../helpers/clock.js';
 import { requestFrom } from '../helpers/requests.js';
 

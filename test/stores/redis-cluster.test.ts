@@ -1,7 +1,7 @@
 import type { Redis } from 'ioredis';
-import { createLimiter } from '../../lib/limiter.js';
-import type { ScopeOptions } from '../../lib/options.js';
-import { RedisStore } from '../../lib/stores/redis.js';
+import { createLimiter } from '../../lib/core/limiter.js';
+import type { ScopeOptions } from '../../lib/options/options.js';
+import { RedisStore } from '../../lib/stores/redis/index.js';
 import type { ManualClock } from '../helpers/clock.js';
 import {
   adminClient,

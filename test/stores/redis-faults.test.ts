@@ -1,9 +1,9 @@
 import type { Redis } from 'ioredis';
-import { createLimiter } from '../../lib/limiter.js';
-import type { ScopeOptions, StoreFailurePolicy } from '../../lib/options.js';
-import type { CounterSpec, WindowCounterSpec } from '../../lib/store.js';
+import { createLimiter } from '../../lib/core/limiter.js';
+import type { ScopeOptions, StoreFailurePolicy } from '../../lib/options/options.js';
+import { RedisStore, RedisStoreError } from '../../lib/stores/redis/index.js';
 import { STORE_SCRIPT_SHA } from '../../lib/stores/redis/script.js';
-import { RedisStore, RedisStoreError } from '../../lib/stores/redis.js';
+import type { CounterSpec, WindowCounterSpec } from '../../lib/stores/store.js';
 import { T0 } from '../helpers/clock.js';
 import {
   adminClient,

@@ -1,10 +1,10 @@
 import type { Redis } from 'ioredis';
-import type { Decision } from '../../lib/decision.js';
-import { createLimiter } from '../../lib/limiter.js';
-import type { ScopeOptions } from '../../lib/options.js';
-import type { CounterSpec } from '../../lib/store.js';
+import type { Decision } from '../../lib/core/decision.js';
+import { createLimiter } from '../../lib/core/limiter.js';
+import type { ScopeOptions } from '../../lib/options/options.js';
+import { RedisStore } from '../../lib/stores/redis/index.js';
 import { STORE_SCRIPT } from '../../lib/stores/redis/script.js';
-import { RedisStore } from '../../lib/stores/redis.js';
+import type { CounterSpec } from '../../lib/stores/store.js';
 import { manualClock, T0 } from '../helpers/clock.js';
 import {
   adminClient,

@@ -1,7 +1,7 @@
 import { type ChildProcess, fork } from 'node:child_process';
 import { join } from 'node:path';
 import type { Redis } from 'ioredis';
-import { RedisStore } from '../../lib/stores/redis.js';
+import { RedisStore } from '../../lib/stores/redis/index.js';
 import { nextMessage } from '../helpers/processes.js';
 import { adminClient } from '../helpers/redis-clients.js';
 import { describeWithRedis, type RedisServer, startRedis } from '../helpers/redis-server.js';

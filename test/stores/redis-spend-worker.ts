@@ -4,8 +4,8 @@
  * through `createLimiter` on the Redis at argv[2], and reports every decision.
  */
 import { Redis } from 'ioredis';
-import { createLimiter } from '../../lib/limiter.js';
-import { RedisStore } from '../../lib/stores/redis.js';
+import { createLimiter } from '../../lib/core/limiter.js';
+import { RedisStore } from '../../lib/stores/redis/index.js';
 
 export interface SpendOrder {
   readonly user: string;

@@ -1,8 +1,8 @@
 import { type ChildProcess, fork } from 'node:child_process';
 import { join } from 'node:path';
 import type { Redis } from 'ioredis';
-import { createLimiter } from '../../lib/limiter.js';
-import { RedisStore } from '../../lib/stores/redis.js';
+import { createLimiter } from '../../lib/core/limiter.js';
+import { RedisStore } from '../../lib/stores/redis/index.js';
 import { nextMessage } from '../helpers/processes.js';
 import { adminClient, keysWithoutTtl } from '../helpers/redis-clients.js';
 import { describeWithRedis, type RedisServer, startRedis } from '../helpers/redis-server.js';

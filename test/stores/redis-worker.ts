@@ -5,8 +5,8 @@
  */
 import { Redis } from 'ioredis';
 import { createClient } from 'redis';
-import type { RedisClientLike } from '../../lib/stores/redis.js';
-import { RedisStore } from '../../lib/stores/redis.js';
+import type { RedisClientLike } from '../../lib/stores/redis/index.js';
+import { RedisStore } from '../../lib/stores/redis/index.js';
 
 export interface RoundOrder {
   readonly key: string;

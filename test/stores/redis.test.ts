@@ -1,9 +1,9 @@
 import type { Redis } from 'ioredis';
-import { TollgateConfigError } from '../../lib/errors.js';
-import type { CounterSpec } from '../../lib/store.js';
-import { MemoryStore } from '../../lib/stores/memory.js';
+import { TollgateConfigError } from '../../lib/errors/errors.js';
+import { MemoryStore } from '../../lib/stores/memory/index.js';
+import { createRedisStore, RedisStore, RedisStoreError } from '../../lib/stores/redis/index.js';
 import { STORE_SCRIPT_SHA } from '../../lib/stores/redis/script.js';
-import { createRedisStore, RedisStore, RedisStoreError } from '../../lib/stores/redis.js';
+import type { CounterSpec } from '../../lib/stores/store.js';
 import { manualClock, T0 } from '../helpers/clock.js';
 import {
   adminClient,

@@ -1,10 +1,10 @@
-import type { JsonSchema } from './config-validation.js';
-import type { Decision } from './decision.js';
-import { DURATION_PATTERN } from './duration.js';
-import type { MaybePromise } from './maybe-promise.js';
-import type { RequestInfo } from './request.js';
-import type { Serializer } from './serializers/index.js';
-import type { Store } from './store.js';
+import type { Decision } from '../core/decision.js';
+import { DURATION_PATTERN } from '../core/duration.js';
+import type { MaybePromise } from '../core/maybe-promise.js';
+import type { RequestInfo } from '../core/request.js';
+import type { Serializer } from '../serializers/index.js';
+import type { Store } from '../stores/store.js';
+import type { JsonSchema } from './validation.js';
 
 /** Where a scope's key comes from. */
 export type KeySource<Raw = unknown> =
@@ -165,6 +165,11 @@ export interface TollgateOptions<Raw = unknown> {
   serializer?: Serializer;
   /** The clock, ms since epoch. Defaults to `Date.now`. */
   now?: () => number;
+  /**
+   * Where the decision goes on each request: `req[name]` and `res.locals[name]` in Express,
+   * `ctx.state[name]` in Koa. Defaults to `'rateLimit'`.
+   */
+  requestPropertyName?: string;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -408,5 +413,11 @@ export const tollgateOptionsSchema = {
       expected: 'a serializer: a preset such as serializers.problem, or defineSerializer(fn)',
     },
     now: { typeofFunction: true, expected: 'a function returning ms since epoch' },
+    requestPropertyName: {
+      type: 'string',
+      pattern: '^[A-Za-z_$][A-Za-z0-9_$]{0,63}$',
+      not: { enum: ['__proto__', 'constructor', 'prototype'] },
+      expected: 'a JavaScript identifier of at most 64 characters',
+    },
   },
 } satisfies JsonSchema;

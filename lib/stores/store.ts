@@ -1,4 +1,4 @@
-import type { MaybePromise } from './maybe-promise.js';
+import type { MaybePromise } from '../core/maybe-promise.js';
 
 /**
  * The contract between tollgate's core and a counter store.

@@ -1,16 +1,14 @@
+import { TollgateConfigError } from '../errors/errors.js';
+import type { CostOption, LimitOptions, ScopeOptions, TierOptions } from '../options/options.js';
+import { checkedCostOf } from '../spend/cap.js';
 import { nameDuration, parseDuration } from './duration.js';
-import { TollgateConfigError } from './errors.js';
-import { compileAllowList, isAddressOrRange } from './ip.js';
 import { compileKeySource } from './keys.js';
 import type { MaybePromise } from './maybe-promise.js';
-import type { CostOption, LimitOptions, ScopeOptions, StoreFailurePolicy, TierOptions } from './options.js';
 import type { RequestInfo } from './request.js';
-import type { CounterSpec } from './store.js';
-import { MemoryStore } from './stores/memory.js';
 
 /**
- * Construction: options in, resolved configuration out, once per middleware. Nothing here runs
- * per request; the limiter (limiter.ts) only reads what these functions build.
+ * Scopes and tiers, compiled once per limiter into the limits the pipeline counts against.
+ * Nothing here runs per request.
  */
 
 /** The largest window a timer can hold (2^31 − 1 ms, about 24.8 days). */
@@ -51,23 +49,20 @@ export interface CompiledScope<Raw> {
   readonly message: string | undefined;
   readonly keyPrefix: string;
   readonly keyOf: (req: RequestInfo<Raw>) => MaybePromise<string | undefined>;
-  /** Whether `keyOf` calls the application's key function (which may answer with a promise). */
-  readonly keyCallsUser: boolean;
   readonly only: CompiledTier | undefined;
   readonly tiers: ReadonlyMap<string, CompiledTier> | undefined;
   readonly tierOf: ((req: RequestInfo<Raw>) => MaybePromise<string>) | undefined;
-  readonly cost: CostOption<Raw> | undefined;
+  /** The cost of a request: a number, or the application's function checked as a cost. */
+  readonly cost: number | ((req: RequestInfo<Raw>) => MaybePromise<number | undefined>);
   readonly onMissing: 'skip' | 'refuse';
   readonly missingStatus: number;
 }
 
-// ---------------------------------------------------------------------------------------------
-// Construction: everything below runs once per middleware.
-
 export function compileScopes<Raw>(
   options: readonly ScopeOptions<Raw>[],
-  prefix: string,
+  defaults: { prefix: string; cost: CostOption<Raw> | undefined },
 ): CompiledScope<Raw>[] {
+  const { prefix } = defaults;
   const names = new Set<string>();
   const ids = new Map<string, string>();
   return options.map((scope, index) => {
@@ -133,11 +128,10 @@ export function compileScopes<Raw>(
         ipv6Subnet: scope.ipv6Subnet ?? 56,
         apiKeyHeader: scope.apiKeyHeader ?? 'x-api-key',
       }),
-      keyCallsUser: typeof scope.key === 'function',
       only,
       tiers,
       tierOf: scope.tier,
-      cost: scope.cost,
+      cost: compileCost(scope.cost ?? defaults.cost ?? 1),
       onMissing: scope.onMissing ?? (scope.key === 'apiKey' ? 'refuse' : 'skip'),
       missingStatus: scope.missingStatus ?? 401,
     };
@@ -258,45 +252,9 @@ export function conflict(path: string, message: string): never {
   throw new TollgateConfigError('ERR_TOLLGATE_CONFLICTING_OPTIONS', path, message);
 }
 
-export function compileAllowListOption(
-  entries: readonly string[] | undefined,
-): ((ip: string | undefined) => boolean) | undefined {
-  if (entries === undefined || entries.length === 0) return undefined;
-  entries.forEach((entry, index) => {
-    if (!isAddressOrRange(entry))
-      throw new TollgateConfigError(
-        'ERR_TOLLGATE_INVALID_OPTION',
-        `allowList[${index}]`,
-        `tollgate options: allowList[${index}] must be an IP address or CIDR range, got ${JSON.stringify(entry)}`,
-      );
-  });
-  return compileAllowList(entries);
-}
-
-export type CompiledFailure =
-  | { kind: 'open' | 'closed' }
-  | {
-      kind: 'insurance';
-      store: MemoryStore;
-      shrink: (counter: CounterSpec) => CounterSpec;
-      shrinkMax: (max: number) => number;
-      divisor: number;
-    };
-
-export function compileFailurePolicy(policy: StoreFailurePolicy, now: () => number): CompiledFailure {
-  if (policy === 'open' || policy === 'closed') return { kind: policy };
-  const { divisor } = policy.insurance;
-  // Rounded down, but never to zero: each of `divisor` instances admits its share, so the
-  // fleet as a whole stays at or under the configured limit.
-  const shrinkMax = (max: number) => Math.max(1, Math.floor(max / divisor));
-  return {
-    kind: 'insurance',
-    store: new MemoryStore({ now }),
-    shrinkMax,
-    divisor,
-    shrink: (counter) =>
-      counter.kind === 'window'
-        ? { ...counter, limit: shrinkMax(counter.limit) }
-        : { ...counter, capacity: shrinkMax(counter.capacity), intervalMs: counter.intervalMs * divisor },
-  };
+/** A cost option as the pipeline reads it; the schema has already checked a numeric one. */
+function compileCost<Raw>(
+  cost: CostOption<Raw>,
+): number | ((req: RequestInfo<Raw>) => MaybePromise<number | undefined>) {
+  return typeof cost === 'number' ? cost : (req) => checkedCostOf(cost(req));
 }

@@ -1,5 +1,5 @@
 import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
-import { TollgateConfigError } from './errors.js';
+import { TollgateConfigError } from '../errors/errors.js';
 
 /**
  * A JSON Schema as tollgate writes them: draft-07 plus two keywords of its own.

@@ -1,16 +1,16 @@
-import type { JsonSchema } from '../config-validation.js';
-import { validateOptions } from '../config-validation.js';
+import type { JsonSchema } from '../../options/validation.js';
+import { validateOptions } from '../../options/validation.js';
+import { bucketState, windowState } from '../counter-state.js';
 import type { ConsumeResult, CounterSpec, CounterState, RefundSpec, Store } from '../store.js';
-import { bucketState, windowState } from './counter-state.js';
 import {
   type IoRedisLike,
   type NodeRedisLike,
   type RedisClientLike,
   type ScriptRunner,
   scriptRunner,
-} from './redis/clients.js';
-import { Deadlines, type Waiting } from './redis/deadlines.js';
-import { STORE_SCRIPT, STORE_SCRIPT_SHA } from './redis/script.js';
+} from './clients.js';
+import { Deadlines, type Waiting } from './deadlines.js';
+import { STORE_SCRIPT, STORE_SCRIPT_SHA } from './script.js';
 
 export type { IoRedisLike, NodeRedisLike, RedisClientLike };
 

@@ -1,5 +1,6 @@
-import type { JsonSchema } from '../config-validation.js';
-import { validateOptions } from '../config-validation.js';
+import type { JsonSchema } from '../../options/validation.js';
+import { validateOptions } from '../../options/validation.js';
+import { bucketAdmits, bucketState, EPSILON_MS, windowState } from '../counter-state.js';
 import type {
   ConsumeResult,
   CounterGroup,
@@ -9,9 +10,8 @@ import type {
   Store,
   WindowCounterSpec,
 } from '../store.js';
-import { bucketAdmits, bucketState, EPSILON_MS, windowState } from './counter-state.js';
-import { IdempotencyMarks } from './memory-marks.js';
-import { BUCKET, CounterRecord } from './memory-record.js';
+import { IdempotencyMarks } from './marks.js';
+import { BUCKET, CounterRecord } from './record.js';
 
 export interface MemoryStoreOptions {
   /**

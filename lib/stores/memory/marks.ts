@@ -1,4 +1,4 @@
-import { windowEnded } from './memory-record.js';
+import { windowEnded } from './record.js';
 
 /** Marks of one window length: per window number, the count charged under each marker. */
 type MarksByWindow = Map<number, Map<string, number>>;

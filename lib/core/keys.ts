@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
+import type { KeySource } from '../options/options.js';
 import { ipKey } from './ip.js';
 import { isPromiseLike, type MaybePromise } from './maybe-promise.js';
-import type { KeySource } from './options.js';
 import type { RequestInfo } from './request.js';
 
 /**

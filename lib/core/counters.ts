@@ -1,36 +1,37 @@
-import type { CompiledFailure, CompiledLimit, CompiledScope, CompiledTier } from './compile.js';
+import { TollgateError } from '../errors/errors.js';
+import { type CompiledSpendCap, DAY_MS } from '../spend/cap.js';
+import type { CounterGroup, CounterState } from '../stores/store.js';
+import type { CompiledLimit, CompiledScope, CompiledTier } from './compile.js';
 import { policyItem } from './compile.js';
 import type { PolicyState } from './decision.js';
-import { TollgateError } from './errors.js';
-import { type CompiledSpendCap, DAY_MS } from './spend-cap.js';
-import type { CounterGroup, CounterSpec, CounterState } from './store.js';
+import type { CompiledFailure } from './failure.js';
+import type { Counted } from './pipeline.js';
 
 /**
- * Per request, between the compiled policy and the `Store` contract: a scope value's limits
- * become the counters the store is handed, and the states it answers become the decision's
- * `PolicyState`s.
+ * Between the compiled limits and the `Store` contract: a scope value's limits become the
+ * counters the store is handed, and the states it answers become the decision's `PolicyState`s.
  */
 
+/** One scope value's counting: its limits in `tier`, each charged `cost`. */
+export interface ScopeCount {
+  /** The scope's key prefix, e.g. `tg:ip:`. */
+  readonly namespace: string;
+  /** The scope value, store-safe. */
+  readonly key: string;
+  readonly tier: CompiledTier;
+  readonly cost: number;
+}
+
 /**
- * Adds the counters of one scope value (`key`) in `tier` at `used`; returns the new count.
- * The store finds a scope value's counters by their group, from the namespace (one string per
- * scope, built once) and the value: no string is joined or hashed for the lookup.
+ * Adds the counters of one scope value, with the limit behind each. They share a group, so
+ * that a store can find all of them with one lookup.
  */
-export function addCounters(
-  counters: CounterSpec[],
-  owners: CompiledLimit[],
-  used: number,
-  namespace: string,
-  key: string,
-  tier: CompiledTier,
-  cost: number,
-): number {
+export function addCounters<Raw>(counted: Counted<Raw>, count: ScopeCount): void {
+  const { namespace, key, tier, cost } = count;
   const group: CounterGroup = { namespace, value: key };
   const groupKey = namespace + key;
-  const limits = tier.limits;
-  for (let k = 0; k < limits.length; k++) {
-    const limit = limits[k]!;
-    counters[used] =
+  for (const limit of tier.limits) {
+    counted.counters.push(
       limit.kind === 'window'
         ? {
             kind: 'window',
@@ -47,10 +48,10 @@ export function addCounters(
             capacity: limit.max,
             intervalMs: limit.intervalMs,
             cost,
-          };
-    owners[used++] = limit;
+          },
+    );
+    counted.limits.push(limit);
   }
-  return used;
 }
 
 /** A limit's state after the store call. */

@@ -1,6 +1,6 @@
+import { formatHeaders, type HeaderFormat } from '../http/headers.js';
 import type { Decision, PolicyState } from './decision.js';
 import { describeDuration } from './duration.js';
-import { formatHeaders, type HeaderFormat } from './headers.js';
 
 /** What a limiter's decisions say besides the policy states: the same for every request. */
 export interface SummaryContext {
@@ -14,14 +14,18 @@ export interface SummaryContext {
   }>;
 }
 
-export type Summariser = (
-  policies: readonly PolicyState[],
-  at: number,
-  cost: number,
-  storeError: unknown,
-  /** The `RateLimit-Policy` value, when the caller knows it: see `formatHeaders`. */
-  policyField?: string,
-) => Decision;
+/** One request's counted state, to be summarised into its decision. */
+export interface Tally {
+  readonly policies: readonly PolicyState[];
+  /** The store's clock at the decision. */
+  readonly at: number;
+  readonly cost: number;
+  readonly storeError: unknown;
+  /** The `RateLimit-Policy` value, when the plan knows it: see `formatHeaders`. */
+  readonly policyField?: string | undefined;
+}
+
+export type Summariser = (tally: Tally) => Decision;
 
 /**
  * Builds the function that turns one request's policy states into its decision: which limit
@@ -30,12 +34,10 @@ export type Summariser = (
 export function createSummariser({ shadow, format, scopes }: SummaryContext): Summariser {
   const scopeByName = new Map(scopes.map((scope) => [scope.name, scope]));
 
-  return function summarise(policies, at, cost, storeError, policyField) {
+  return function summarise({ policies, at, cost, storeError, policyField }) {
     let binding: PolicyState | undefined;
     let allowed = true;
-    // Indexed loops: `for…of` over an array builds an iterator for every request.
-    for (let i = 0; i < policies.length; i++) {
-      const policy = policies[i]!;
+    for (const policy of policies) {
       if (!policy.allowed) {
         if (allowed || binding === undefined || policy.retryAt > binding.retryAt) binding = policy;
         allowed = false;
@@ -45,10 +47,7 @@ export function createSummariser({ shadow, format, scopes }: SummaryContext): Su
         binding = policy;
     }
     if (allowed && binding === undefined)
-      for (let i = 0; i < policies.length; i++) {
-        const policy = policies[i]!;
-        if (binding === undefined || closer(policy, binding)) binding = policy;
-      }
+      for (const policy of policies) if (binding === undefined || closer(policy, binding)) binding = policy;
     const reported = binding === undefined ? undefined : pinnedOf(policies, binding);
     const retryAfter =
       allowed || binding === undefined ? undefined : Math.max(1, Math.ceil((binding.retryAt - at) / 1000));
@@ -74,17 +73,15 @@ export function createSummariser({ shadow, format, scopes }: SummaryContext): Su
       retryAfter,
       now: at,
       policies,
-      // Always present, undefined without an error: a conditional spread builds each decision
-      // through a slow path and leaves decisions of several shapes.
       storeError,
-      headers: formatHeaders(
-        format,
+      headers: formatHeaders(format, {
         reported,
         policies,
-        at,
-        retryAfter === undefined || reason === undefined || shadow ? undefined : { retryAfter, reason },
+        now: at,
+        refusal:
+          retryAfter === undefined || reason === undefined || shadow ? undefined : { retryAfter, reason },
         policyField,
-      ),
+      }),
     };
   };
 }
@@ -101,11 +98,7 @@ export function pickRefusalFields(decision: Decision): Partial<Decision> {
 
 /** The binding scope's `headerLimit`, which the single-value headers report when it has one. */
 function pinnedOf(policies: readonly PolicyState[], binding: PolicyState): PolicyState {
-  for (let i = 0; i < policies.length; i++) {
-    const policy = policies[i]!;
-    if (policy.pinned && policy.scope === binding.scope) return policy;
-  }
-  return binding;
+  return policies.find((policy) => policy.pinned && policy.scope === binding.scope) ?? binding;
 }
 
 /** Closer to refusing: fewer units left; on a tie, the one that takes longer to come back. */

@@ -1,4 +1,4 @@
-import { type ErrorDescription, type Serializer, serializers, statusTitle } from './serializers/index.js';
+import { type ErrorDescription, type Serializer, serializers, statusTitle } from '../serializers/index.js';
 
 export interface HttpErrorOptions {
   /** The machine code a serializer shows: `'USER_NOT_FOUND'`, `1454`, `'not_found_error'`. */

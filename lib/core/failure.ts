@@ -1,0 +1,48 @@
+import { TollgateConfigError } from '../errors/errors.js';
+import type { StoreFailurePolicy } from '../options/options.js';
+import { MemoryStore } from '../stores/memory/index.js';
+import type { CounterSpec } from '../stores/store.js';
+import { compileAllowList, isAddressOrRange } from './ip.js';
+
+export function compileAllowListOption(
+  entries: readonly string[] | undefined,
+): ((ip: string | undefined) => boolean) | undefined {
+  if (entries === undefined || entries.length === 0) return undefined;
+  entries.forEach((entry, index) => {
+    if (!isAddressOrRange(entry))
+      throw new TollgateConfigError(
+        'ERR_TOLLGATE_INVALID_OPTION',
+        `allowList[${index}]`,
+        `tollgate options: allowList[${index}] must be an IP address or CIDR range, got ${JSON.stringify(entry)}`,
+      );
+  });
+  return compileAllowList(entries);
+}
+
+export type CompiledFailure =
+  | { kind: 'open' | 'closed' }
+  | {
+      kind: 'insurance';
+      store: MemoryStore;
+      shrink: (counter: CounterSpec) => CounterSpec;
+      shrinkMax: (max: number) => number;
+      divisor: number;
+    };
+
+export function compileFailurePolicy(policy: StoreFailurePolicy, now: () => number): CompiledFailure {
+  if (policy === 'open' || policy === 'closed') return { kind: policy };
+  const { divisor } = policy.insurance;
+  // Rounded down, but never to zero: each of `divisor` instances admits its share, so the
+  // fleet as a whole stays at or under the configured limit.
+  const shrinkMax = (max: number) => Math.max(1, Math.floor(max / divisor));
+  return {
+    kind: 'insurance',
+    store: new MemoryStore({ now }),
+    shrinkMax,
+    divisor,
+    shrink: (counter) =>
+      counter.kind === 'window'
+        ? { ...counter, limit: shrinkMax(counter.limit) }
+        : { ...counter, capacity: shrinkMax(counter.capacity), intervalMs: counter.intervalMs * divisor },
+  };
+}

@@ -1,0 +1,191 @@
+import { isoSeconds } from '../http/headers.js';
+import { requestIdOf } from '../http/request-id.js';
+import type { TollgateOptions } from '../options/options.js';
+import type { ErrorDescription, Serializer } from '../serializers/index.js';
+import { type CompiledSpendCap, resolveBudget, spendCounter } from '../spend/cap.js';
+import { cancelSettlement, carrySettlement } from '../spend/settlement.js';
+import type { Store } from '../stores/store.js';
+import { carryCharges, refundCharges } from './charges.js';
+import type { Decision } from './decision.js';
+import { storeValue } from './keys.js';
+import type { MaybePromise } from './maybe-promise.js';
+import { decide } from './pipeline.js';
+import { compilePlan, type Plan } from './plan.js';
+import type { RequestInfo } from './request.js';
+import { asAdmitted, pickRefusalFields } from './summarise.js';
+
+/** The answer to send for a refused decision. */
+export interface Refusal {
+  readonly status: number;
+  readonly headers: ReadonlyArray<readonly [string, string]>;
+  readonly contentType: string;
+  readonly body: string;
+  readonly requestId: string;
+}
+
+/** A spending cap's state for one key, as `GET /billing/usage/requests` shows it. */
+export interface Usage {
+  readonly used: number;
+  readonly remaining: number;
+  readonly cap: number;
+  /** The next 00:00 UTC, ISO-8601. */
+  readonly resets_at: string;
+}
+
+export interface Limiter<Raw = unknown> {
+  /**
+   * Decides one request: resolves every scope's key, tier and cost, then checks and charges all
+   * counters in one store call. Resolves to `undefined` when the request is skipped or allow-listed.
+   * Rejects only when a `skip`, key, tier, cost or budget function throws (or rejects), a tier
+   * resolver names no tier, or a budget function returns no positive integer.
+   */
+  check(req: RequestInfo<Raw>): Promise<Decision | undefined>;
+  /**
+   * Gives back what a decision charged, e.g. when a later limiter refused the same request.
+   * Works for any limiter's decision; a decision is refunded at most once.
+   */
+  refund(decision: Decision): Promise<void>;
+  /** A decision covering an earlier limiter's admitted decision and this one's: stacked middleware. */
+  combine(earlier: Decision, later: Decision): Decision;
+  /**
+   * The spending cap's usage for a key as the cap's key source yields it (a user id, an API
+   * key): `{ used, remaining, cap, resets_at }`. `budget` is needed when the budget is a function.
+   */
+  getUsage(key: string, budget?: number): Promise<Usage>;
+  /** The spending cap's usage for the caller of a request; `undefined` when the request has no key. */
+  usageOf(req: RequestInfo<Raw>): Promise<Usage | undefined>;
+  /** Reports an error that happened after the response (a failed settlement) to `onError`. */
+  reportError(error: unknown, req: RequestInfo<Raw>): void;
+  /** The status, headers and body that answer a refused decision. */
+  refusal(decision: Decision, req: RequestInfo<Raw>): Refusal;
+  readonly store: Store;
+  readonly serializer: Serializer;
+}
+
+/** The plans of the limiters `createLimiter` built, for the adapters' synchronous entry. */
+const plans = new WeakMap<object, unknown>();
+
+/**
+ * Builds the framework-free core of a middleware. Options are validated and compiled here,
+ * once; nothing is checked again per request.
+ * @example
+ * const limiter = createLimiter({
+ *   scopes: [{ name: 'ip', key: 'ip', limits: [{ max: 100, window: '1m' }, { max: 6000, window: '1h' }], burst: 20 }],
+ * });
+ * const decision = await limiter.check({ ip: '203.0.113.7', method: 'GET', path: '/', headers: {}, raw: null });
+ */
+export function createLimiter<Raw = unknown>(options: TollgateOptions<Raw>): Limiter<Raw> {
+  const plan = compilePlan(options);
+  const limiter: Limiter<Raw> = {
+    check: async (req) => decide(plan, req),
+    refund,
+    combine: (earlier, later) => combine(plan, earlier, later),
+    getUsage: (key, budget) => getUsage(plan, key, budget),
+    usageOf: (req) => usageOf(plan, req),
+    reportError: (error, req) => {
+      try {
+        plan.hooks.onError?.(error, req);
+      } catch {}
+    },
+    refusal: (decision, req) => refusal(plan.serializer, decision, req),
+    store: plan.store,
+    serializer: plan.serializer,
+  };
+  plans.set(limiter, plan);
+  return limiter;
+}
+
+/**
+ * For adapters: `check`, answered without a promise when nothing it runs answers with one
+ * (the memory store and plain key, tier and cost functions), so that the middleware can go on
+ * in the same tick. Throws what `check` would reject with before the first promise.
+ */
+export function decideNow<Raw>(
+  limiter: Limiter<Raw>,
+  req: RequestInfo<Raw>,
+): MaybePromise<Decision | undefined> {
+  const plan = plans.get(limiter) as Plan<Raw> | undefined;
+  return plan === undefined ? limiter.check(req) : decide(plan, req);
+}
+
+/** Where adapters put a limiter's decision on the request: `rateLimit` unless configured. */
+export function requestPropertyNameOf(limiter: Limiter<never>): string {
+  return (plans.get(limiter) as Plan<unknown> | undefined)?.requestPropertyName ?? 'rateLimit';
+}
+
+async function refund(decision: Decision): Promise<void> {
+  // The whole charge comes back here: a settlement after the response must not give it again.
+  cancelSettlement(decision);
+  await refundCharges(decision);
+}
+
+function combine<Raw>(plan: Plan<Raw>, earlier: Decision, later: Decision): Decision {
+  if (later.policies.length === 0 && later.allowed) return earlier;
+  // A shadow limiter's refusals are for its hooks only: they must not refuse through another.
+  const earlierPolicies = earlier.shadow ? earlier.policies.map(asAdmitted) : earlier.policies;
+  const merged = plan.summarise({
+    policies: [...earlierPolicies, ...later.policies],
+    at: later.now,
+    cost: later.cost,
+    storeError: later.storeError,
+  });
+  const combined = later.allowed
+    ? merged
+    : { ...merged, ...pickRefusalFields(later), headers: merged.headers };
+  carryCharges(earlier, later, combined);
+  carrySettlement(earlier, combined);
+  carrySettlement(later, combined);
+  return combined;
+}
+
+function spendCapOf<Raw>(plan: Plan<Raw>): CompiledSpendCap<Raw> {
+  if (plan.spendCap === undefined) throw new TypeError('This limiter has no spendCap');
+  return plan.spendCap;
+}
+
+async function readUsage<Raw>(plan: Plan<Raw>, key: string, budget: number): Promise<Usage> {
+  const counter = spendCounter(spendCapOf(plan), { key, budget, cost: 0, idempotencyKey: undefined });
+  const result = await plan.store.peek([counter]);
+  const state = result.counters[0]!;
+  return {
+    used: budget - state.remaining,
+    remaining: state.remaining,
+    cap: budget,
+    resets_at: isoSeconds(state.resetAt),
+  };
+}
+
+async function getUsage<Raw>(plan: Plan<Raw>, key: string, budget?: number): Promise<Usage> {
+  const cap = spendCapOf(plan);
+  const resolved = budget ?? cap.fixedBudget;
+  if (resolved === undefined)
+    throw new TypeError('getUsage needs the budget when spendCap.budget is a function');
+  return readUsage(plan, storeValue(key, cap.hashKeys), resolved);
+}
+
+async function usageOf<Raw>(plan: Plan<Raw>, req: RequestInfo<Raw>): Promise<Usage | undefined> {
+  const cap = spendCapOf(plan);
+  const key = await cap.keyOf(req);
+  if (key === undefined) return undefined;
+  return readUsage(plan, key, await resolveBudget(cap, req));
+}
+
+function refusal<Raw>(serializer: Serializer, decision: Decision, req: RequestInfo<Raw>): Refusal {
+  const requestId = requestIdOf(req.headers);
+  const description: ErrorDescription = {
+    status: decision.status,
+    code: decision.code,
+    message: decision.message ?? 'Too many requests',
+    reason: decision.reason,
+    retryAfter: decision.retryAfter,
+    requestId,
+    decision,
+  };
+  return {
+    status: decision.status,
+    headers: decision.headers,
+    contentType: serializer.contentType,
+    body: JSON.stringify(serializer.render(description)),
+    requestId,
+  };
+}

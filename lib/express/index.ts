@@ -1,0 +1,175 @@
+import type { NextFunction, Request, RequestHandler, Response } from 'express';
+import type { Decision } from '../core/decision.js';
+import { createLimiter, decideNow, type Limiter, requestPropertyNameOf } from '../core/limiter.js';
+import { isPromiseLike, type MaybePromise } from '../core/maybe-promise.js';
+import type { RequestInfo } from '../core/request.js';
+import { TollgateConfigError } from '../errors/errors.js';
+import { decisionFor, stackDecision } from '../http/decisions.js';
+import type { TollgateOptions } from '../options/options.js';
+import { usageRefusal } from '../spend/cap.js';
+import { hasSettlement, reportActualCost, settleWhenDone } from '../spend/settlement.js';
+import { describeRequest, ExpressRequestInfo } from './request-info.js';
+
+export { HttpError, type HttpErrorOptions } from '../errors/http-errors.js';
+export { type ErrorHandlerOptions, errorHandler } from './errors.js';
+export { describeRequest } from './request-info.js';
+
+declare global {
+  namespace Express {
+    interface Request {
+      /**
+       * tollgate's decision for this request, combined across stacked tollgate middleware (under
+       * another name when `requestPropertyName` says so). Also on `res.locals.rateLimit`.
+       */
+      rateLimit?: Decision;
+    }
+  }
+}
+
+export type ExpressOptions = TollgateOptions<Request>;
+
+/** One request on its way through the middleware. */
+interface Exchange {
+  readonly req: Request;
+  readonly res: Response;
+  readonly next: NextFunction;
+  readonly info: ExpressRequestInfo;
+}
+
+/**
+ * Express middleware enforcing every scope of `options` in one store call per request.
+ * Mount it with `app.use()`, on a router, or on a single route; stacked instances combine.
+ * The decision is on `req.rateLimit` and `res.locals.rateLimit` (see `requestPropertyName`).
+ * @example
+ * app.use(rateLimit({
+ *   scopes: [{ name: 'ip', key: 'ip', code: 1453, limits: [{ max: 100, window: '1m' }, { max: 6000, window: '1h' }], burst: 20 }],
+ *   headers: ['ratelimit'],
+ * }));
+ */
+export function rateLimit(options: ExpressOptions | Limiter<Request>): RequestHandler {
+  const limiter = 'check' in options ? options : createLimiter(options);
+  const property = requestPropertyNameOf(limiter);
+
+  function decided(exchange: Exchange, decision: Decision | undefined): void {
+    const { req, res, next, info } = exchange;
+    if (decision === undefined) {
+      next();
+      return;
+    }
+    try {
+      const { combined, earlier, refused } = stackDecision(limiter, req, decision);
+      (req as unknown as Record<string, unknown>)[property] = combined;
+      res.locals[property] = combined;
+      if (refused) {
+        // A refusal here must not leave the charges of tollgate middleware mounted earlier.
+        if (earlier === undefined) sendRefusal(res, limiter, combined, info);
+        else
+          limiter
+            .refund(earlier)
+            .then(() => sendRefusal(res, limiter, combined, info))
+            .catch(next);
+        return;
+      }
+      setHeaders(res, combined.headers);
+      if (hasSettlement(combined)) {
+        info.pin();
+        settleWhenDone(res, combined, info, limiter.reportError);
+      }
+    } catch (error) {
+      next(error);
+      return;
+    }
+    next();
+  }
+
+  // Not `async`: every failure goes to `next` already, and a decision the limiter answers
+  // synchronously (the memory store) goes on in the same tick.
+  return function tollgate(req: Request, res: Response, next: NextFunction): void {
+    let exchange: Exchange;
+    let outcome: MaybePromise<Decision | undefined>;
+    try {
+      assertTrustworthyIp(req);
+      exchange = { req, res, next, info: new ExpressRequestInfo(req) };
+      outcome = decideNow(limiter, exchange.info);
+    } catch (error) {
+      next(error);
+      return;
+    }
+    if (isPromiseLike(outcome)) outcome.then((decision) => decided(exchange, decision), next);
+    else decided(exchange, outcome);
+  };
+}
+
+/** tollgate's decision for a request, combined across stacked middleware; `undefined` if none decided it. */
+export function rateLimitOf(req: Request): Decision | undefined {
+  return decisionFor(req);
+}
+
+function setHeaders(res: Response, headers: ReadonlyArray<readonly [string, string]>): void {
+  for (const [name, value] of headers) res.setHeader(name, value);
+}
+
+/**
+ * `trust proxy: true` makes `req.ip` the left-most `X-Forwarded-For` entry, which the client
+ * writes: every request could pick its own bucket. Refused per request (the middleware cannot
+ * see the app when it is built), as the Koa adapter refuses `proxy` without `maxIpsCount`.
+ */
+function assertTrustworthyIp(req: Request): void {
+  if (req.app.settings['trust proxy'] === true)
+    throw new TollgateConfigError(
+      'ERR_TOLLGATE_UNSAFE_PROXY',
+      'app.trust proxy',
+      "tollgate: 'trust proxy' is true, so req.ip is the left-most X-Forwarded-For entry, which any client can forge to dodge its limits. Set it to the number of proxies in front of the app (app.set('trust proxy', 1)) or their addresses.",
+    );
+}
+
+/**
+ * Reports what the request really cost, for a spending cap that reserved an estimate: the
+ * difference is refunded or charged when the response finishes (e.g. LLM tokens).
+ * @example
+ * app.post('/generate', async (req, res) => { const out = await run(req.body); reportCost(req, out.tokens); res.json(out); });
+ */
+export function reportCost(req: Request, credits: number): void {
+  const decision = decisionFor(req);
+  if (decision === undefined) throw new TypeError('reportCost: no tollgate decision on this request');
+  reportActualCost(decision, credits);
+}
+
+/**
+ * A handler answering the caller's spending-cap usage as JSON:
+ * `{"used": n, "remaining": n, "cap": n, "resets_at": "<ISO-8601 UTC>"}`; 401 without a key.
+ * @example
+ * const limiter = createLimiter({ spendCap: { key: userKey, budget: 1000, cost: 1 } });
+ * app.get('/billing/usage/requests', usageHandler(limiter));
+ */
+export function usageHandler(limiter: Limiter<Request>): RequestHandler {
+  return async function tollgateUsage(req: Request, res: Response, next: NextFunction): Promise<void> {
+    try {
+      const info = describeRequest(req);
+      const usage = await limiter.usageOf(info);
+      if (usage === undefined) {
+        sendRefusal(res, limiter, usageRefusal(Date.now()), info);
+        return;
+      }
+      res.setHeader('Cache-Control', 'no-store');
+      res.json(usage);
+    } catch (error) {
+      next(error);
+    }
+  };
+}
+
+function sendRefusal(
+  res: Response,
+  limiter: Limiter<Request>,
+  decision: Decision,
+  info: RequestInfo<Request>,
+): void {
+  const refusal = limiter.refusal(decision, info);
+  res.statusCode = refusal.status;
+  setHeaders(res, refusal.headers);
+  res.setHeader('X-Request-Id', refusal.requestId);
+  res.setHeader('Content-Type', refusal.contentType);
+  res.setHeader('Cache-Control', 'no-store');
+  res.end(refusal.body);
+}
