@@ -290,6 +290,20 @@ const badConfigurations: Array<[string, unknown, string, string, string]> = [
     'scopes[0].missingStatus',
     'an HTTP error status',
   ],
+  [
+    'a request property name that would replace the prototype',
+    { scopes: [ip], requestPropertyName: '__proto__' },
+    INVALID,
+    'requestPropertyName',
+    'a JavaScript identifier',
+  ],
+  [
+    'a request property name that is no identifier',
+    { scopes: [ip], requestPropertyName: 'rate-limit' },
+    INVALID,
+    'requestPropertyName',
+    'a JavaScript identifier',
+  ],
 ];
 
 describe('bad configuration throws at construction, naming the option and what was expected', () => {

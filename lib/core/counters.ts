@@ -2,10 +2,10 @@ import { TollgateError } from '../errors/errors.js';
 import { type CompiledSpendCap, DAY_MS } from '../spend/cap.js';
 import type { CounterGroup, CounterState } from '../stores/store.js';
 import type { CompiledLimit, CompiledScope, CompiledTier } from './compile.js';
-import { policyItem } from './compile.js';
 import type { PolicyState } from './decision.js';
 import type { CompiledFailure } from './failure.js';
 import type { Counted } from './pipeline.js';
+import { policyItem } from './tiers.js';
 
 /**
  * Between the compiled limits and the `Store` contract: a scope value's limits become the

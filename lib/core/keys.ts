@@ -6,9 +6,8 @@ import type { RequestInfo } from './request.js';
 
 /**
  * Whether a value is kept readable in the store: 1 to 64 of `A-Z a-z 0-9 . _ @ -`, so free of
- * separators and braces. A loop over char codes rather than the equivalent regular expression
- * (`/^[A-Za-z0-9._@-]{1,64}$/`): it runs for every scope of every request, and the regexp call
- * was a tenth of a 4-scope decision.
+ * separators and braces (`/^[A-Za-z0-9._@-]{1,64}$/`, checked by char code since it runs for
+ * every scope of every request).
  */
 export function isReadableValue(value: string): boolean {
   const length = value.length;

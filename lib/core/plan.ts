@@ -1,3 +1,4 @@
+import { conflict } from '../errors/errors.js';
 import { headerFormat } from '../http/headers.js';
 import type { TollgateOptions } from '../options/options.js';
 import { tollgateOptionsSchema } from '../options/options.js';
@@ -6,12 +7,13 @@ import { problem, type Serializer } from '../serializers/index.js';
 import { type CompiledSpendCap, compileSpendCap, DAY_MS } from '../spend/cap.js';
 import { MemoryStore } from '../stores/memory/index.js';
 import type { Store } from '../stores/store.js';
-import { type CompiledScope, compileScopes, conflict, policyItem } from './compile.js';
+import { type CompiledScope, compileScopes } from './compile.js';
 import type { Decision } from './decision.js';
 import { type CompiledFailure, compileAllowListOption, compileFailurePolicy } from './failure.js';
 import type { MaybePromise } from './maybe-promise.js';
 import type { RequestInfo } from './request.js';
 import { createSummariser, type Summariser } from './summarise.js';
+import { policyItem } from './tiers.js';
 
 /**
  * Everything a limiter needs per request, compiled once from its options: validated, checked

@@ -42,3 +42,8 @@ export class TollgateConfigError extends TollgateError {
     this.path = path;
   }
 }
+
+/** Throws for options that are valid one by one but contradict each other. */
+export function conflict(path: string, message: string): never {
+  throw new TollgateConfigError('ERR_TOLLGATE_CONFLICTING_OPTIONS', path, message);
+}

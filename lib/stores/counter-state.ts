@@ -5,7 +5,7 @@ import type { BucketCounterSpec, CounterState, WindowCounterSpec } from './store
  * and Redis stores so that both answer the same to the bit.
  */
 
-/** Tolerance for bucket arithmetic in doubles: 1 µs, far below any refill interval. */
+/** Tolerance for bucket arithmetic in doubles, far below any refill interval. */
 export const EPSILON_MS = 1e-3;
 
 /**
@@ -21,19 +21,31 @@ export function bucketAdmits(counter: BucketCounterSpec, tat: number, now: numbe
   return bucketEarliest(counter, tat) <= now + EPSILON_MS;
 }
 
-/**
- * A window counter's state. `used` is what the window held before the call; `charged` says
- * whether this call added its cost; `key` is where it was charged when not its own key.
- */
-export function windowState(
-  counter: WindowCounterSpec,
-  used: number,
-  windowStart: number,
-  charged: boolean,
-  replayed: boolean,
-  now: number,
-  key: string | undefined,
-): CounterState {
+/** What a store found and did for one window counter in one call. */
+export interface WindowReading {
+  /** Units the window held before the call. */
+  readonly used: number;
+  /** The start of the window read or charged, ms since epoch. */
+  readonly windowStart: number;
+  /** Whether this call added the counter's cost. */
+  readonly charged: boolean;
+  /** Whether the counter's idempotency key was already charged in this window. */
+  readonly replayed: boolean;
+  /** Where the counter was charged when not under its own key (the memory store's overflow). */
+  readonly key: string | undefined;
+}
+
+/** What a store found and did for one bucket counter in one call. */
+export interface BucketReading {
+  /** The bucket's theoretical arrival time before the call, never before now. */
+  readonly tat: number;
+  readonly charged: boolean;
+  readonly key: string | undefined;
+}
+
+/** A window counter's state at `now`. */
+export function windowState(counter: WindowCounterSpec, reading: WindowReading, now: number): CounterState {
+  const { used, windowStart, charged, replayed } = reading;
   const allowed = replayed || used + counter.cost <= counter.limit;
   const resetAt = windowStart + counter.windowMs;
   return {
@@ -43,20 +55,15 @@ export function windowState(
     // A cost above the whole limit never fits: the next window is still the earliest try.
     retryAt: allowed ? now : resetAt,
     windowStart,
-    // Every state has one shape (no conditional spreads): the limiter reads them on a hot path.
+    // Every state has the same properties (no conditional spreads), so that reading them stays cheap.
     replayed: replayed ? true : undefined,
-    key,
+    key: reading.key,
   };
 }
 
-/** A bucket's state, from its arrival time before the call (never before now). */
-export function bucketState(
-  counter: BucketCounterSpec,
-  tat: number,
-  charged: boolean,
-  now: number,
-  key: string | undefined,
-): CounterState {
+/** A bucket counter's state at `now`. */
+export function bucketState(counter: BucketCounterSpec, reading: BucketReading, now: number): CounterState {
+  const { tat, charged } = reading;
   const { capacity, intervalMs } = counter;
   const earliest = bucketEarliest(counter, tat);
   const allowed = earliest <= now + EPSILON_MS;
@@ -74,6 +81,6 @@ export function bucketState(
     retryAt: allowed ? now : Math.ceil(earliest),
     windowStart: undefined,
     replayed: undefined,
-    key,
+    key: reading.key,
   };
 }

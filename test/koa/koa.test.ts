@@ -4,7 +4,7 @@ import request from 'supertest';
 import type { Decision } from '../../lib/core/decision.js';
 import { createLimiter } from '../../lib/core/limiter.js';
 import { TollgateConfigError } from '../../lib/errors/errors.js';
-import { errorHandler, type KoaOptions, rateLimit } from '../../lib/koa/index.js';
+import { errorHandler, type KoaOptions, rateLimit, rateLimitOf } from '../../lib/koa/index.js';
 import { manualClock } from '../helpers/clock.js';
 import { perIp } from '../helpers/koa-parity.js';
 import { koaVersions } from '../helpers/koa-versions.js';
@@ -30,6 +30,20 @@ describe.each(koaVersions)('%s', (_name, KoaApp) => {
     });
     return { app, client: request(app.callback()), errors, reached: () => reached, clock };
   }
+
+  test('rateLimitOf(ctx) reads the decision; requestPropertyName moves it within ctx.state', async () => {
+    const app = new KoaApp();
+    app.use(rateLimit({ scopes: [perIp(5)], requestPropertyName: 'quota' }));
+    app.use((ctx) => {
+      const state = ctx.state as Record<string, Decision | undefined>;
+      ctx.body = {
+        quota: state.quota?.remaining,
+        rateLimit: 'rateLimit' in state,
+        reader: rateLimitOf(ctx) === state.quota,
+      };
+    });
+    expect((await request(app.callback()).get('/')).body).toEqual({ quota: 4, rateLimit: false, reader: true });
+  });
 
   test('app.use(): the decision is on ctx.state.rateLimit; a refusal never reaches the handler', async () => {
     const { client, reached } = appWith({ scopes: [perIp(1)] });

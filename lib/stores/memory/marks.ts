@@ -3,8 +3,8 @@ import { windowEnded } from './record.js';
 /** Marks of one window length: per window number, the count charged under each marker. */
 type MarksByWindow = Map<number, Map<string, number>>;
 
-/** Where a window remembers that an idempotency key was charged under a counter's key. */
-function markerOf(key: string, idempotencyKey: string): string {
+/** The marker of a charge under an idempotency key: the counter's key and that key. */
+export function markerOf(key: string, idempotencyKey: string): string {
   return `\u0000idem:${key}:${idempotencyKey}`;
 }
 
@@ -20,17 +20,17 @@ export class IdempotencyMarks {
   /** Marks held: the store counts them against its `maxKeys`. */
   size = 0;
 
-  /** Whether `idempotencyKey` was charged under `key` in window number `window`. */
-  has(windowMs: number, window: number, key: string, idempotencyKey: string): boolean {
+  /** Whether a charge with `marker` (see `markerOf`) stands in window number `window`. */
+  has(windowMs: number, window: number, marker: string): boolean {
     const marks = this.byLength.get(windowMs)?.get(window);
-    return marks?.has(markerOf(key, idempotencyKey)) === true;
+    return marks?.has(marker) === true;
   }
 
   /**
-   * Records a charge of `idempotencyKey` under `key` in window number `window`. Opening a window
-   * drops that length's ended ones, so that marks need no sweep of their own between sweeps.
+   * Records a charge with `marker` in window number `window`. Opening a window drops that
+   * length's ended ones, so that marks need no sweep of their own between sweeps.
    */
-  add(windowMs: number, window: number, key: string, idempotencyKey: string, now: number): void {
+  add(windowMs: number, window: number, marker: string, now: number): void {
     let windows = this.byLength.get(windowMs);
     if (windows === undefined) {
       windows = new Map();
@@ -42,17 +42,15 @@ export class IdempotencyMarks {
       marks = new Map();
       windows.set(window, marks);
     }
-    const marker = markerOf(key, idempotencyKey);
     const before = marks.get(marker);
     if (before === undefined) this.size++;
     marks.set(marker, (before ?? 0) + 1);
   }
 
-  /** Takes back one charge of `idempotencyKey` under `key`; whether there was one to take. */
-  take(windowMs: number, window: number, key: string, idempotencyKey: string): boolean {
+  /** Takes back one charge with `marker`; whether there was one to take. */
+  take(windowMs: number, window: number, marker: string): boolean {
     const marks = this.byLength.get(windowMs)?.get(window);
     if (marks === undefined) return false;
-    const marker = markerOf(key, idempotencyKey);
     const before = marks.get(marker);
     if (before === undefined) return false;
     if (before > 1) marks.set(marker, before - 1);

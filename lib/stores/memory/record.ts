@@ -1,7 +1,9 @@
+import type { CounterSpec } from '../store.js';
+
 /**
  * The memory store's record: the counters of one scope value in one object, found with one Map
- * lookup and changed in place. Apart from the store so that the store reads as its decision and
- * its sweeping, and the record as the layout that keeps lookups fast.
+ * lookup and changed in place. Apart from the store so that the store reads as its operations,
+ * and the record as its layout.
  */
 
 /** What `find` is asked for a bucket, which has no window length. */
@@ -9,17 +11,24 @@ export const BUCKET = -1;
 /** The length of a slot not in use. */
 const EMPTY = 0;
 
+/** The length a counter's slot is found by: its window's, or `BUCKET`. */
+export function lengthOf(counter: CounterSpec): number {
+  return counter.kind === 'window' ? counter.windowMs : BUCKET;
+}
+
+/** Window numbers count windows of one length since the epoch: window `n` starts at n × windowMs. */
+export function windowNumber(now: number, windowMs: number): number {
+  return Math.floor(now / windowMs);
+}
+
 /** Whether window number `window` of windows `length` ms long has ended at `now`. */
 export function windowEnded(length: number, window: number, now: number): boolean {
   return (window + 1) * length <= now;
 }
 
 /**
- * `value` as a small integer when it is one. V8 keeps a field as tagged small integers until a
- * store gives it anything else, and a number read from a typed array (as the store's `decide`
- * reads them) is boxed even when it is whole. From then on the field of every record holds a
- * pointer to a boxed double of its own: in a window record four more objects, 64 bytes, and a
- * pointer to follow at each read.
+ * `value` as an integer when it is whole, even when it was read from a typed array: so that
+ * the window fields hold plain numbers rather than a boxed one each, and a record stays small.
  */
 function small(value: number): number {
   const int = value | 0;
@@ -42,14 +51,12 @@ const FIRST_MORE = 3;
  * caller gives no group, found with one Map lookup and changed in place. A window's slot is
  * told apart by its length: `units` were used in window number `window`, and a slot of an
  * earlier window reads as empty. Two windows are fields of the record and any others are in
- * `more`: one object per scope value is what keeps lookups fast, since at 10,000 values and
- * more each object visited is a cache miss. Two, not three: a third (a scope with a minute,
- * an hour and a day) would add 24 bytes to every record, about a sixth of a 1-rule key.
+ * `more`, so that a lookup visits one object per scope value; two rather than three, since a
+ * field makes every record larger whether its scope uses it or not.
  *
  * A group has at most one bucket (see `CounterSpec.group`), and it has a field of its own,
- * `tat`: its theoretical arrival time is ms since the epoch, no small integer, and kept in the
- * windows' fields it would box those of every record (see `small`). A field that holds only
- * doubles is written in place.
+ * `tat`: its theoretical arrival time is no integer, and kept in the windows' fields it would
+ * make them hold boxed numbers (see `small`).
  */
 export class CounterRecord {
   length0 = EMPTY;
@@ -148,4 +155,9 @@ export class CounterRecord {
       (this.more?.length ?? 0)
     );
   }
+}
+
+/** The window a held slot counts in now: the current one, or a later one it already reached. */
+export function windowOf(record: CounterRecord, slot: number, windowMs: number, now: number): number {
+  return Math.max(windowNumber(now, windowMs), record.window(slot));
 }

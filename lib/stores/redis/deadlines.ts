@@ -11,8 +11,7 @@ export interface Waiting {
 /**
  * The deadlines of a store's calls in flight, behind one timer. Every call of a store waits the
  * same `timeoutMs`, so deadlines come in the order calls were sent: the timer only ever needs to
- * wake for the oldest call still waiting. A `setTimeout` and `clearTimeout` for each call cost
- * about 0.35 µs, a twentieth of a whole check of the client's side at 100 calls in flight.
+ * wake for the oldest call still waiting, and no call sets or clears a timer of its own.
  */
 export class Deadlines {
   private readonly waiting: Array<Waiting | undefined> = [];

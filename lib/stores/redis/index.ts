@@ -1,4 +1,3 @@
-import type { JsonSchema } from '../../options/validation.js';
 import { validateOptions } from '../../options/validation.js';
 import { bucketState, windowState } from '../counter-state.js';
 import type { ConsumeResult, CounterSpec, CounterState, RefundSpec, Store } from '../store.js';
@@ -9,92 +8,13 @@ import {
   type ScriptRunner,
   scriptRunner,
 } from './clients.js';
-import { Deadlines, type Waiting } from './deadlines.js';
-import { STORE_SCRIPT, STORE_SCRIPT_SHA } from './script.js';
+import { Deadlines } from './deadlines.js';
+import { RedisStoreError, type RedisStoreErrorCode } from './errors.js';
+import { type RedisStoreOptions, redisStoreOptionsSchema } from './options.js';
+import { callScript } from './script-call.js';
 
-export type { IoRedisLike, NodeRedisLike, RedisClientLike };
-
-export interface RedisStoreOptions {
-  /**
-   * A connected client: ioredis `new Redis()` or `new Cluster()`, or node-redis (v4+)
-   * `createClient()` or `createCluster()`. The store never quits it. Configure it not to
-   * queue commands while disconnected (see docs/redis.md): ioredis
-   * `{ enableOfflineQueue: false, maxRetriesPerRequest: 0, autoResendUnfulfilledCommands: false }`,
-   * node-redis `{ disableOfflineQueue: true }`.
-   */
-  client: RedisClientLike;
-  /** Prepended to every key, e.g. `'myapp:'`. No braces. Defaults to `''`. */
-  prefix?: string;
-  /**
-   * The Redis Cluster hash tag every key carries, braces left out. All counters of one call
-   * must live on one slot, so it is one constant tag: give limiters that never share a
-   * request different tags to spread them over several slots. Defaults to `'tg'`.
-   */
-  hashTag?: string;
-  /**
-   * How long a call may take before it rejects with `ERR_TOLLGATE_REDIS_TIMEOUT`, so that
-   * the limiter applies its `onStoreError` policy instead of hanging. Defaults to `100` ms.
-   */
-  timeoutMs?: number;
-  /**
-   * Tests only: the clock, ms since epoch, sent with each call in place of Redis `TIME`.
-   * Defaults to Redis `TIME`, so that every instance shares one clock.
-   */
-  now?: () => number;
-}
-
-export const redisStoreOptionsSchema: JsonSchema = {
-  type: 'object',
-  additionalProperties: false,
-  required: ['client'],
-  properties: {
-    client: {
-      anyOf: [
-        { methods: ['evalsha', 'eval', 'defineCommand'] },
-        { methods: ['evalSha', 'eval', 'sendCommand'] },
-      ],
-      expected: 'an ioredis Redis or Cluster, or a node-redis (v4+) client or cluster',
-    },
-    prefix: {
-      type: 'string',
-      pattern: '^[^{}\\s]{0,64}$',
-      expected: 'a key prefix of at most 64 characters without braces or spaces',
-    },
-    hashTag: {
-      type: 'string',
-      pattern: '^[A-Za-z0-9_.:-]{1,32}$',
-      expected: 'a hash tag of 1 to 32 letters, digits, "_", ".", ":" or "-" (no braces)',
-    },
-    timeoutMs: {
-      type: 'integer',
-      minimum: 1,
-      maximum: 2_147_483_647,
-      expected: 'a positive integer of ms',
-    },
-    now: { typeofFunction: true, expected: 'a function returning ms since epoch' },
-  },
-};
-
-export type RedisStoreErrorCode =
-  /** No reply within `timeoutMs`. The script may still run later; it is never sent again. */
-  | 'ERR_TOLLGATE_REDIS_TIMEOUT'
-  /** The client is not connected, so the call was not sent (it would only wait in a queue). */
-  | 'ERR_TOLLGATE_REDIS_UNAVAILABLE'
-  /** The client or Redis answered with an error; `cause` holds it. */
-  | 'ERR_TOLLGATE_REDIS_FAILED'
-  /** Redis answered something the script never returns: another script under the same SHA? */
-  | 'ERR_TOLLGATE_REDIS_REPLY';
-
-/** Why a Redis store call rejected. The limiter answers it with its `onStoreError` policy. */
-export class RedisStoreError extends Error {
-  readonly code: RedisStoreErrorCode;
-
-  constructor(code: RedisStoreErrorCode, message: string, options?: { cause?: unknown }) {
-    super(message, options);
-    this.name = 'RedisStoreError';
-    this.code = code;
-  }
-}
+export type { IoRedisLike, NodeRedisLike, RedisClientLike, RedisStoreErrorCode };
+export { RedisStoreError, type RedisStoreOptions, redisStoreOptionsSchema };
 
 /**
  * A store that keeps counters in Redis (standalone or Cluster). Every `consume` checks and
@@ -128,14 +48,13 @@ export class RedisStore implements Store {
     return this.keyPrefix + counter.key;
   }
 
-  // Not `async`: returning `decide`'s promise from an async function would wrap it in one more,
-  // which costs a check two more microtask turns.
+  // Not `async`: an async function would wrap `evaluate`'s promise in one more, and answer later.
   consume(counters: readonly CounterSpec[]): Promise<ConsumeResult> {
-    return this.decide('c', counters);
+    return this.evaluate('c', counters);
   }
 
   peek(counters: readonly CounterSpec[]): Promise<ConsumeResult> {
-    return this.decide('p', counters);
+    return this.evaluate('p', counters);
   }
 
   async refund(refunds: readonly RefundSpec[]): Promise<void> {
@@ -157,7 +76,8 @@ export class RedisStore implements Store {
     await this.run('x', counters);
   }
 
-  private async decide(op: 'c' | 'p', counters: readonly CounterSpec[]): Promise<ConsumeResult> {
+  /** Consume (`c`) and peek (`p`): one script call, and the counters' states from its reply. */
+  private async evaluate(op: 'c' | 'p', counters: readonly CounterSpec[]): Promise<ConsumeResult> {
     const clock = this.now?.();
     const reply = await this.run(op, counters, clock);
     const count = counters.length;
@@ -178,17 +98,11 @@ export class RedisStore implements Store {
         const replayed = value < 0;
         const used = replayed ? -1 - value : value;
         const charged = admittedCharge && !replayed && counter.cost > 0;
-        states[i] = windowState(
-          counter,
-          used,
-          now - (now % counter.windowMs),
-          charged,
-          replayed,
-          now,
-          undefined,
-        );
+        const windowStart = now - (now % counter.windowMs);
+        states[i] = windowState(counter, { used, windowStart, charged, replayed, key: undefined }, now);
       } else {
-        states[i] = bucketState(counter, value, admittedCharge && counter.cost > 0, now, undefined);
+        const charged = admittedCharge && counter.cost > 0;
+        states[i] = bucketState(counter, { tat: value, charged, key: undefined }, now);
       }
     }
     // Windows the key holds later than the clock's: the clock stepped back (see script.ts).
@@ -258,89 +172,8 @@ export class RedisStore implements Store {
   }
 
   private send(keys: readonly string[], args: readonly string[]): Promise<unknown> {
-    const runner = this.runner;
-    const why = runner.unavailable();
-    // Sending now would park the call in the client's offline queue, to be replayed (and
-    // charged) long after the limiter has answered the request without it.
-    if (why !== undefined)
-      return Promise.reject(
-        new RedisStoreError('ERR_TOLLGATE_REDIS_UNAVAILABLE', `Redis is unavailable: ${why}`),
-      );
-    return new Promise((resolve, reject) => {
-      const call = new ScriptCall(runner, keys, args, resolve, reject, this.deadlines);
-      this.deadlines.add(call);
-      call.send();
-    });
+    return callScript(this.runner, this.deadlines, keys, args);
   }
-}
-
-/**
- * One script call in flight: answered, failed, or timed out by the store's `Deadlines`,
- * whichever comes first; what comes after is ignored.
- */
-class ScriptCall implements Waiting {
-  deadline = 0;
-  settled = false;
-  private retried = false;
-
-  constructor(
-    private readonly runner: ScriptRunner,
-    private readonly keys: readonly string[],
-    private readonly args: readonly string[],
-    private readonly resolve: (reply: unknown) => void,
-    private readonly reject: (error: RedisStoreError) => void,
-    private readonly deadlines: Deadlines,
-  ) {}
-
-  send(): void {
-    try {
-      this.runner.evalSha(STORE_SCRIPT_SHA, this.keys, this.args).then(this.answered, this.failed);
-    } catch (error) {
-      this.failed(error);
-    }
-  }
-
-  timeOut(): void {
-    this.reject(
-      new RedisStoreError(
-        'ERR_TOLLGATE_REDIS_TIMEOUT',
-        `Redis did not answer within ${this.deadlines.timeoutMs} ms`,
-      ),
-    );
-  }
-
-  private readonly answered = (reply: unknown): void => {
-    if (this.settled) return;
-    this.settled = true;
-    this.deadlines.release();
-    this.resolve(reply);
-  };
-
-  private readonly failed = (error: unknown): void => {
-    if (this.settled) return;
-    // NOSCRIPT means the script did not run, so sending it whole cannot count twice. EVAL rather
-    // than SCRIPT LOAD + EVALSHA: it is routed by key, so in a cluster it reaches (and caches the
-    // script on) the node that refused. Any other error, and a timeout, may follow a run: those
-    // are never retried.
-    if (!this.retried && isNoScript(error)) {
-      this.retried = true;
-      try {
-        this.runner.eval(STORE_SCRIPT, this.keys, this.args).then(this.answered, this.failed);
-      } catch (thrown) {
-        this.failed(thrown);
-      }
-      return;
-    }
-    this.settled = true;
-    this.deadlines.release();
-    this.reject(
-      error instanceof RedisStoreError
-        ? error
-        : new RedisStoreError('ERR_TOLLGATE_REDIS_FAILED', `Redis call failed: ${messageOf(error)}`, {
-            cause: error,
-          }),
-    );
-  };
 }
 
 /**
@@ -353,14 +186,6 @@ class ScriptCall implements Waiting {
  */
 export function createRedisStore(options: RedisStoreOptions): RedisStore {
   return new RedisStore(options);
-}
-
-function isNoScript(error: unknown): boolean {
-  return messageOf(error).startsWith('NOSCRIPT');
-}
-
-function messageOf(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
 }
 
 function badReply(): RedisStoreError {
