@@ -37,7 +37,7 @@ import { build } from 'esbuild';
 import { Redis } from 'ioredis';
 import { RateLimiterRedis } from 'rate-limiter-flexible';
 import { createLimiter, type TollgateOptions } from '../lib/index.js';
-import { RedisStore } from '../lib/stores/redis.js';
+import { RedisStore } from '../lib/stores/redis/index.js';
 import { instructionsByLine, readInstructionCosts, readJitDump } from './support/jit-lines.js';
 import { requestsFor } from './support/keys.js';
 import { load } from './support/load.js';

@@ -15,9 +15,9 @@ const KEYS = 10_000;
 const IN_FLIGHT = 100;
 const port = Number(process.env.REDIS_PORT);
 
-let redisModule: typeof import('../../lib/stores/redis.js');
+let redisModule: typeof import('../../lib/stores/redis/index.js');
 try {
-  redisModule = await import('../../lib/stores/redis.js');
+  redisModule = await import('../../lib/stores/redis/index.js');
 } catch (error) {
   console.log(JSON.stringify({ unavailable: `lib/stores/redis.ts could not be loaded: ${String(error)}` }));
   process.exit(0);

@@ -5,7 +5,7 @@
 
 import { Redis } from 'ioredis';
 import { createLimiter } from '../../lib/index.js';
-import { RedisStore } from '../../lib/stores/redis.js';
+import { RedisStore } from '../../lib/stores/redis/index.js';
 import { requestsFor } from '../support/keys.js';
 import { fourByTwoOptions, oneRuleOptions } from '../support/policies.js';
 import { concurrent } from './timing.js';

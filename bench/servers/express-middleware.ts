@@ -8,7 +8,7 @@ import {
   RateLimiterMemory,
   RateLimiterRedis,
 } from 'rate-limiter-flexible';
-import { rateLimit } from '../../lib/express.js';
+import { rateLimit } from '../../lib/express/index.js';
 import { putDecision } from '../../lib/express-decision.js';
 import type { Decision, Store, TollgateOptions } from '../../lib/index.js';
 import { createFloor, createFloorDecider, FLOOR_SCOPES, floorRateLimitField } from '../support/floor.js';
@@ -178,7 +178,7 @@ export async function expressMiddleware(slug: string): Promise<Mounted> {
     case 'tg-redis-1':
     case 'tg-redis-4x2':
     case 'tg-redis-spend': {
-      const { RedisStore } = await optional('lib/stores/redis.ts', () => import('../../lib/stores/redis.js'));
+      const { RedisStore } = await optional('lib/stores/redis.ts', () => import('../../lib/stores/redis/index.js'));
       const client = await connectRedis();
       // A timeout or failure answers 503, which autocannon counts: a silent fail-open would
       // make a broken store look fast.

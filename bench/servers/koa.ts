@@ -16,7 +16,7 @@ const slug = process.env.BENCH_SCENARIO ?? 'bare';
 async function limiterFor(name: string): Promise<Middleware | undefined> {
   if (name === 'bare') return undefined;
   if (name === 'tg-memory-4x2') {
-    const { rateLimit } = await optional('lib/koa.ts', () => import('../../lib/koa.js'));
+    const { rateLimit } = await optional('lib/koa.ts', () => import('../../lib/koa/index.js'));
     return rateLimit(fourByTwoOptions<Context>());
   }
   if (name === 'floor-4x2') return koaFloor();

@@ -1,4 +1,4 @@
-import { compileScopes } from '../../lib/compile.js';
+import { compileScopes } from '../../lib/core/compile.js';
 import type { Decision, PolicyState, RequestInfo } from '../../lib/index.js';
 import { BURST, fourByTwoScopes, HOUR_MAX, MINUTE_MAX } from './policies.js';
 

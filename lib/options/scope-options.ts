@@ -4,8 +4,6 @@ import type { RequestInfo } from '../core/request.js';
 import {
   codeSchema,
   costSchema,
-  FIELD_PATTERN,
-  FIELD_WORDS,
   HEADER_PATTERN,
   keySchema,
   messageSchema,

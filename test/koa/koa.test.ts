@@ -42,7 +42,11 @@ describe.each(koaVersions)('%s', (_name, KoaApp) => {
         reader: rateLimitOf(ctx) === state.quota,
       };
     });
-    expect((await request(app.callback()).get('/')).body).toEqual({ quota: 4, rateLimit: false, reader: true });
+    expect((await request(app.callback()).get('/')).body).toEqual({
+      quota: 4,
+      rateLimit: false,
+      reader: true,
+    });
   });
 
   test('app.use(): the decision is on ctx.state.rateLimit; a refusal never reaches the handler', async () => {
