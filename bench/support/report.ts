@@ -62,10 +62,11 @@ const ratios = (r: HttpResult) => r.rounds.map((round) => round.ratio);
 const ratioCell = (r: HttpResult) =>
   `${x(median(ratios(r)))}${r.rounds.length > 1 ? ` (${spread(ratios(r), (n) => n.toFixed(3))})` : ''}`;
 
-/** A Markdown table: the first column left-aligned, the others (figures) right-aligned. */
+/** A Markdown table; text columns (the first, `build`, `notes`) left-aligned, figures right-aligned. */
 function table(head: readonly string[], rows: readonly (readonly string[])[]): string[] {
   const line = (cells: readonly string[]) => `| ${cells.join(' | ')} |`;
-  return [line(head), line(head.map((_, i) => (i === 0 ? '---' : '--:'))), ...rows.map(line), ''];
+  const align = head.map((name, i) => (i === 0 || name === 'build' || name === 'notes' ? '---' : '--:'));
+  return [line(head), line(align), ...rows.map(line), ''];
 }
 
 function httpRows(res: Results): string[][] {
