@@ -1,121 +1,70 @@
 /**
- * Scenario 16: decisions per second of the core with the memory store, on one core (this
- * process), `createLimiter(options).decide(requestInfo)` in turn (awaited when it answers with a
- * promise, which the memory store never makes it do). The request
- * descriptions are built beforehand, so only the limiter is timed. Prints one JSON line.
+ * Decisions per second in one process: tollgate's `limiter.check` with the memory store (1 rule;
+ * 4 × 2 + burst) from the build in `TOLLGATE_DIST`, and, with `MICRO_PEERS=1`,
+ * rate-limiter-flexible's glue for the same policies. Each call is awaited, as middleware does.
+ * Request descriptions are built beforehand. Prints one JSON line: `{ results: MicroRow[] }`.
  */
-
 import { RateLimiterMemory } from 'rate-limiter-flexible';
-import { type CounterSpec, createLimiter, MemoryStore, type RequestInfo } from '../../lib/index.js';
 import {
-  createFloor,
-  createFloorDecider,
-  FLOOR_COUNTED,
-  FLOOR_DECISION,
-  FLOOR_SAFE_KEYS,
-  FLOOR_SCOPES,
-  type FloorResult,
-  floorValuesOf,
-  safeFloorValuesOf,
-} from '../support/floor.js';
-import { requestsFor } from '../support/keys.js';
-import {
-  flexibleFluidLimiters,
-  fluidOptions,
-  fourByTwoOptions,
+  flexibleFluid,
+  fluid,
+  KEY_OF_INFO,
+  KEYS,
   MINUTE_MAX,
-  oneRuleOptions,
-  TWO_WINDOWS,
+  oneRule,
+  requestOf,
 } from '../support/policies.js';
-import { type Measured, measure, sequential } from './timing.js';
+import { loadTollgate } from '../support/tollgate.js';
 
-const KEYS = 10_000;
-const FLEXIBLE_FLUID =
-  'rate-limiter-flexible, 4 × 2 + burst: 8 RateLimiterMemory (one in a BurstyRateLimiter) awaited in turn';
-
-const requests = requestsFor(KEYS);
-
-function limiterRun(limiter: ReturnType<typeof createLimiter<null>>) {
-  return (seconds: number) => sequential(seconds, (i) => limiter.decide(requests[i % KEYS]!));
+export interface MicroRow {
+  readonly name: string;
+  readonly subject: 'tollgate' | 'rate-limiter-flexible';
+  /** Calls per second, one figure per round. */
+  readonly perSecond: number[];
 }
 
-const results: Measured[] = [];
-results.push(await measure('1 rule', limiterRun(createLimiter(oneRuleOptions<null>()))));
-results.push(await measure('4 × 2', limiterRun(createLimiter(fourByTwoOptions<null>()))));
-results.push(await measure('4 × 2 + burst (FLUID-like)', limiterRun(createLimiter(fluidOptions<null>()))));
+const seconds = Number(process.env.BENCH_MICRO_DURATION ?? 2);
+const rounds = Number(process.env.BENCH_ROUNDS ?? 3);
+const requests = Array.from({ length: KEYS }, (_, i) => requestOf(i));
 
-// The floor of the 4 × 2 policy (support/floor.ts), in the same run: the least any in-process
-// limiter must do, first with a small result, then building a Decision of the documented shape,
-// then that from keys made safe as tollgate's are (safeFloorValuesOf).
-const floor = createFloor({ scopes: FLOOR_SCOPES });
-const floorResult: FloorResult = { allowed: true, remaining: 0, resetAt: 0 };
-results.push(
-  await measure(FLOOR_COUNTED, (seconds) =>
-    sequential(seconds, (i) => floor.count(floorValuesOf(requests[i % KEYS]!), Date.now(), floorResult)),
-  ),
-);
-const decide = createFloorDecider(createFloor({ scopes: FLOOR_SCOPES }), FLOOR_SCOPES);
-results.push(
-  await measure(FLOOR_DECISION, (seconds) =>
-    sequential(seconds, (i) => decide(floorValuesOf(requests[i % KEYS]!), Date.now())),
-  ),
-);
-const decideSafe = createFloorDecider(createFloor({ scopes: FLOOR_SCOPES }), FLOOR_SCOPES);
-results.push(
-  await measure(FLOOR_SAFE_KEYS, (seconds) =>
-    sequential(seconds, (i) => decideSafe(safeFloorValuesOf(requests[i % KEYS]!), Date.now())),
-  ),
-);
-
-// The store alone, with the 8 counters of a 4 × 2 request built beforehand as the limiter
-// builds them (one group per scope value, whose two windows the store finds with one lookup):
-// what the core adds on top of it is the difference.
-const store = new MemoryStore();
-const counterSets: CounterSpec[][] = requests.map((req, i) =>
-  ['ip', 'partner', 'user', 'bank'].flatMap((scope) => {
-    const group = { namespace: `tg:${scope}:`, value: scope === 'ip' ? req.ip! : String(i) };
-    return TWO_WINDOWS.map((limit) => {
-      const windowMs = limit.window === '1m' ? 60_000 : 3_600_000;
-      return {
-        kind: 'window' as const,
-        key: `${group.namespace}${group.value}:${windowMs}`,
-        group,
-        windowMs,
-        limit: limit.max,
-        cost: 1,
-      };
-    });
-  }),
-);
-results.push(
-  await measure('MemoryStore.consume alone, 8 counters in 4 groups', (seconds) =>
-    sequential(seconds, (i) => store.consume(counterSets[i % KEYS]!)),
-  ),
-);
-
-const flexible = new RateLimiterMemory({ points: MINUTE_MAX, duration: 60 });
-results.push(
-  await measure('rate-limiter-flexible RateLimiterMemory.consume, 1 rule', (seconds) =>
-    sequential(seconds, (i) => flexible.consume(requests[i % KEYS]!.ip!)),
-  ),
-);
-
-// The same policy as rate-limiter-flexible glue: its 8 limiters consumed in turn, each awaited.
-const stacked = flexibleFluidLimiters();
-const flexibleKeyOf = {
-  ip: (req: RequestInfo<null>) => req.ip!,
-  partner: (req: RequestInfo<null>) => req.headers['x-partner-id'] as string,
-  user: (req: RequestInfo<null>) => req.headers['x-user-id'] as string,
-  bank: (req: RequestInfo<null>) => String(req.params!.bankId),
-};
-async function flexibleFluid(req: RequestInfo<null>): Promise<void> {
-  for (let k = 0; k < stacked.length; k++) {
-    const { scope, limiter } = stacked[k]!;
-    await limiter.consume(flexibleKeyOf[scope](req));
-  }
+async function rate(step: (i: number) => Promise<unknown>, forS: number): Promise<number> {
+  const start = performance.now();
+  const deadline = start + forS * 1000;
+  let i = 0;
+  // Reading the clock every call would cost as much as a decision.
+  while (performance.now() < deadline) for (let j = 0; j < 256; j++) await step(i++);
+  return Math.round(i / ((performance.now() - start) / 1000));
 }
-results.push(
-  await measure(FLEXIBLE_FLUID, (seconds) => sequential(seconds, (i) => flexibleFluid(requests[i % KEYS]!))),
-);
 
+async function measure(
+  name: string,
+  subject: MicroRow['subject'],
+  step: (i: number) => Promise<unknown>,
+): Promise<MicroRow> {
+  await rate(step, Math.min(1, seconds));
+  const perSecond: number[] = [];
+  for (let r = 0; r < rounds; r++) perSecond.push(await rate(step, seconds));
+  return { name, subject, perSecond };
+}
+
+const tollgate = await loadTollgate();
+const results: MicroRow[] = [];
+for (const [name, policy] of [
+  ['1 rule', oneRule<null>()],
+  ['4 × 2 + burst', fluid<null>()],
+] as const) {
+  const limiter = tollgate.createLimiter(policy);
+  results.push(await measure(name, 'tollgate', (i) => limiter.check(requests[i % KEYS]!)));
+}
+if (process.env.MICRO_PEERS === '1') {
+  const one = new RateLimiterMemory({ points: MINUTE_MAX, duration: 60 });
+  results.push(await measure('1 rule', 'rate-limiter-flexible', (i) => one.consume(requests[i % KEYS]!.ip)));
+  const stacked = flexibleFluid();
+  results.push(
+    await measure('4 × 2 + burst', 'rate-limiter-flexible', async (i) => {
+      const req = requests[i % KEYS]!;
+      for (const { scope, limiter } of stacked) await limiter.consume(KEY_OF_INFO[scope](req));
+    }),
+  );
+}
 console.log(JSON.stringify({ results }));

@@ -1,255 +1,289 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
-import { cpus } from 'node:os';
 import { join } from 'node:path';
-import type { HttpRow, Results, Target } from './results.js';
-import { bareExpressRps, REFERENCE_BARE_EXPRESS_RPS } from './targets.js';
+import type { MicroRow } from '../micro/decisions.js';
+import type { RedisCpuRow } from '../micro/redis-cpu.js';
+import type { Build } from './builds.js';
+import { counterpartOf } from './scenarios.js';
+import { DEFAULTS, type Settings } from './settings.js';
 
-const int = (value: number) => Math.round(value).toLocaleString('en');
-const fixed = (value: number | undefined, digits: number) =>
-  value === undefined ? '–' : value.toFixed(digits);
-
-function verdict(met: boolean | undefined): string {
-  return met === undefined ? '– not measured' : met ? '✅ met' : '❌ missed';
+/** One round of a scenario beside its bare server. */
+export interface Round {
+  readonly rps: number;
+  readonly bareRps: number;
+  readonly ratio: number;
+  /** CPU time of the server process per request, µs, and the bare server's. */
+  readonly cpuUs: number;
+  readonly bareCpuUs: number;
+  /** redis-server's CPU per request, µs (Redis scenarios). */
+  readonly redisCpuUs?: number;
+  readonly p99: number;
+  readonly non2xxShare: number;
+  readonly errors: number;
+  /** CPU used by processes outside the benchmark meanwhile, cores. */
+  readonly otherCores: number;
 }
 
-function httpNote(row: HttpRow): string {
-  const notes: string[] = [];
-  if (row.keys !== 10_000) notes.push(`${int(row.keys)} keys`);
-  if (row.refuseShare > 0) notes.push(`${((row.non2xxShare ?? 0) * 100).toFixed(1)} % refused`);
-  else if ((row.non2xx ?? 0) > 0) notes.push(`⚠ ${int(row.non2xx!)} non-2xx`);
-  if ((row.errors ?? 0) > 0) notes.push(`⚠ ${int(row.errors!)} errors/timeouts`);
-  if (row.serverCores !== undefined && row.serverCores < 0.85)
-    notes.push(`server at ${row.serverCores.toFixed(2)} cores: the load generator limited this req/s`);
-  if (row.id === 14) notes.push('ratio: against bare Express');
-  if (row.framework === 'koa' && row.id !== 14) notes.push('ratio: against bare Koa');
-  if (row.roundRatios !== undefined && row.roundRatios.length > 1 && row.id !== 1 && row.id !== 14)
-    notes.push(`rounds ${row.roundRatios.map((r) => r.toFixed(3)).join(' / ')}`);
-  return notes.join('; ');
+export interface HttpResult {
+  readonly id: string;
+  readonly title: string;
+  readonly group: string;
+  readonly framework: 'express' | 'koa';
+  /** The label of the tollgate build the server loaded (tollgate's scenarios). */
+  readonly build?: string;
+  readonly refuseShare: number;
+  readonly rounds: Round[];
 }
 
-function cpuCell(row: HttpRow): string {
-  if (row.cpuUs === undefined) return '–';
-  return row.redisCpuUs === undefined
-    ? row.cpuUs.toFixed(0)
-    : `${row.cpuUs.toFixed(0)} (${row.redisCpuUs.toFixed(0)} in Redis)`;
+export interface Results {
+  readonly generatedAt: string;
+  readonly durationS: number;
+  /** Run with the default settings; otherwise a smoke run whose figures are no measurement. */
+  readonly full: boolean;
+  readonly settings: Settings;
+  readonly machine: { cores: number; cpu: string; memoryGB: number; os: string };
+  readonly versions: Record<string, string>;
+  readonly builds: ReadonlyArray<Omit<Build, 'dir'>>;
+  readonly http: HttpResult[];
+  readonly micro: Array<MicroRow & { build: string }>;
+  readonly redisCpu: Array<RedisCpuRow & { build: string }>;
 }
 
-function httpTable(rows: readonly HttpRow[]): string[] {
-  const lines = [
-    '| # | scenario | req/s | p50 ms | p99 ms | × bare | added µs/req | CPU µs/req | CPU added µs/req | other load | notes |',
-    '|--:|---|--:|--:|--:|--:|--:|--:|--:|--:|---|',
-  ];
-  for (const row of rows) {
-    if (row.rps === undefined) {
-      lines.push(
-        `| ${row.id} | ${row.title} | – | – | – | – | – | – | – | – | not available: ${row.unavailable} |`,
-      );
-      continue;
-    }
-    const self = row.id === 1;
-    lines.push(
-      `| ${row.id} | ${row.title} | ${int(row.rps)} | ${row.p50} | ${row.p99} | ${self ? '1' : fixed(row.ratio, 3)} | ${
-        self ? '0' : fixed(row.addedUs, 1)
-      } | ${cpuCell(row)} | ${self || row.id === 14 ? '–' : fixed(row.cpuAddedUs, 1)} | ${fixed(row.otherCores, 2)} | ${httpNote(row)} |`,
-    );
+export function median(values: readonly number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = sorted.length >> 1;
+  return sorted.length % 2 === 1 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
+}
+
+const int = (n: number) => Math.round(n).toLocaleString('en');
+const x = (n: number) => `${n.toFixed(3)}×`;
+const spread = (values: readonly number[], show: (n: number) => string) =>
+  values.length < 2 ? '' : `${show(Math.min(...values))}–${show(Math.max(...values))}`;
+const ratios = (r: HttpResult) => r.rounds.map((round) => round.ratio);
+const ratioCell = (r: HttpResult) =>
+  `${x(median(ratios(r)))}${r.rounds.length > 1 ? ` (${spread(ratios(r), (n) => n.toFixed(3))})` : ''}`;
+
+/** A Markdown table; text columns (the first, `build`, `notes`) left-aligned, figures right-aligned. */
+function table(head: readonly string[], rows: readonly (readonly string[])[]): string[] {
+  const line = (cells: readonly string[]) => `| ${cells.join(' | ')} |`;
+  const align = head.map((name, i) => (i === 0 || name === 'build' || name === 'notes' ? '---' : '--:'));
+  return [line(head), line(align), ...rows.map(line), ''];
+}
+
+function httpRows(res: Results): string[][] {
+  const rows: string[][] = [];
+  for (const [framework, title] of [
+    ['express', 'bare Express'],
+    ['koa', 'bare Koa'],
+  ] as const) {
+    const pairs = res.http.filter((r) => r.framework === framework).flatMap((r) => r.rounds);
+    if (pairs.length === 0) continue;
+    const rps = pairs.map((p) => p.bareRps);
+    const cpu = median(pairs.map((p) => p.bareCpuUs)).toFixed(0);
+    rows.push([
+      title,
+      '',
+      int(median(rps)),
+      '1',
+      spread(rps, int),
+      cpu,
+      '–',
+      `the ${pairs.length} bare runs`,
+    ]);
   }
-  return lines;
+  for (const r of res.http.filter((r) => r.rounds.length > 0)) {
+    const m = (pick: (round: Round) => number) => median(r.rounds.map(pick));
+    const refused = `${(100 * m((p) => p.non2xxShare)).toFixed(1)} %`;
+    const errors = r.rounds.reduce((sum, p) => sum + p.errors, 0);
+    const other = Math.max(...r.rounds.map((p) => p.otherCores));
+    const notes = [
+      r.refuseShare > 0 ? `${refused} refused` : m((p) => p.non2xxShare) > 0 ? `⚠ ${refused} non-2xx` : '',
+      errors > 0 ? `⚠ ${errors} errors` : '',
+      r.rounds[0]!.redisCpuUs === undefined
+        ? ''
+        : `+${m((p) => p.redisCpuUs ?? 0).toFixed(0)} µs/req in redis-server`,
+      other > 0.2 ? `other processes up to ${other.toFixed(2)} cores` : '',
+    ];
+    rows.push([
+      r.title,
+      r.build ?? '',
+      int(m((p) => p.rps)),
+      x(median(ratios(r))),
+      spread(ratios(r), (n) => n.toFixed(3)),
+      m((p) => p.cpuUs).toFixed(0),
+      m((p) => p.cpuUs - p.bareCpuUs).toFixed(1),
+      notes.filter((n) => n !== '').join('; '),
+    ]);
+  }
+  return rows;
 }
 
-function targetTable(targets: readonly Target[]): string[] {
+function baselineTable(res: Results): string[] {
+  const [self, base] = res.builds;
+  if (base === undefined) return [];
+  const rows = res.http
+    .filter((r) => r.group === 'baseline' && r.rounds.length > 0)
+    .flatMap((b) => {
+      const own = res.http.find((r) => r.id === counterpartOf(b.id));
+      return own === undefined ? [] : [[b.title, ratioCell(own), ratioCell(b)]];
+    });
   return [
-    '| area | target | measured | |  floor, same run |',
-    '|---|---|---|---|---|',
-    ...targets.map(
-      (t) => `| ${t.area} | ${t.target} | ${t.measured} | ${verdict(t.met)} | ${t.floor ?? ''} |`,
+    '## This build against the baseline',
+    '',
+    'Ratio to the bare framework, median of the rounds (min–max), both builds in the same rounds.',
+    '',
+    ...table(['scenario', `${self!.label} (this build)`, `${base.label} (baseline)`], rows),
+  ];
+}
+
+function redisTable(res: Results): string[] {
+  if (res.redisCpu.length === 0) return [];
+  return [
+    '## Redis CPU per check',
+    '',
+    `One standalone redis-server; per subject the 10,000 keys are created first, then ${int(res.redisCpu[0]!.checks)}`,
+    'checks run 50 in flight on one ioredis connection, none refused. "Redis µs" is from `INFO commandstats`: the',
+    'usec of the commands a check sent (a script\'s usec holds the commands it ran); "process µs" is',
+    "redis-server's own CPU time (network I/O included). Round trips are the scripts, functions and EXECs Redis",
+    'ran per check; "sent" counts the commands the client sent.',
+    '',
+    ...table(
+      ['subject', 'build', 'Redis µs', 'process µs', 'round trips', 'sent', 'commands run', 'checks/s'],
+      res.redisCpu.map((r) => [
+        r.title,
+        r.id.startsWith('tg') ? r.build : '',
+        r.usecPerCheck.toFixed(1),
+        r.processUsPerCheck.toFixed(1),
+        r.roundTripsPerCheck.toFixed(2),
+        r.sentPerCheck.toFixed(2),
+        r.commandsPerCheck.toFixed(1),
+        int(r.checksPerSecond),
+      ]),
     ),
   ];
 }
 
-function otherShares(rows: readonly HttpRow[]): number[] {
-  return rows
-    .flatMap((row) => row.runs.flatMap((run) => (run.cpu === undefined ? [] : [run.cpu.otherCores])))
-    .sort((a, b) => a - b);
-}
-
-function sharedWarning(rows: readonly HttpRow[]): string[] {
-  const shares = otherShares(rows);
-  const mid = shares[shares.length >> 1];
-  if (mid === undefined || mid < 0.25) return [];
+function microTable(res: Results): string[] {
+  if (res.micro.length === 0) return [];
+  type Row = (typeof res.micro)[number];
+  const cell = (row: Row | undefined) =>
+    row === undefined
+      ? '–'
+      : `${int(median(row.perSecond))} ${row.perSecond.length > 1 ? `(${spread(row.perSecond, int)})` : ''}`;
+  const columns = [
+    ...res.builds.map((b) => ({
+      head: `tollgate ${b.label}`,
+      of: (r: Row) => r.subject === 'tollgate' && r.build === b.label,
+    })),
+    { head: 'rate-limiter-flexible glue', of: (r: Row) => r.subject === 'rate-limiter-flexible' },
+  ];
   return [
-    `> **Shared machine.** Other processes used a median of ${mid.toFixed(2)} of the ${cpus().length} cores during the`,
-    '> measured HTTP runs, so absolute req/s and added µs are inflated (every µs of work waits for a CPU)',
-    '> and noisy. The paired ratios are the figures to read; rerun on an idle machine for absolute ones.',
+    '## Micro: decisions per second in one process',
     '',
+    '`await limiter.check(request)` with the memory store, 10,000 keys; rate-limiter-flexible: its limiters',
+    'consumed in turn, each awaited. Median of the rounds (min–max).',
+    '',
+    ...table(
+      ['policy', ...columns.map((c) => c.head)],
+      ['1 rule', '4 × 2 + burst'].map((name) => [
+        name,
+        ...columns.map((c) => cell(res.micro.find((r) => r.name === name && c.of(r)))),
+      ]),
+    ),
   ];
 }
 
-function loadSummary(rows: readonly HttpRow[]): string[] {
-  const shares = rows.flatMap((row) =>
-    row.runs.flatMap((run) => (run.cpu === undefined ? [] : [run.cpu.otherCores])),
+function verdicts(res: Results): string[] {
+  const self = res.builds[0]!.label;
+  const find = (id: string) => res.http.find((r) => r.id === id && r.rounds.length > 0);
+  const lines: string[] = [];
+  for (const [ours, peers, what] of [
+    [
+      'tg-1',
+      ['erl-1', 'rlf-1'],
+      'tollgate memory, 1 rule, ahead of express-rate-limit and rate-limiter-flexible with 1 rule',
+    ],
+    [
+      'tg-fluid',
+      ['erl-4x2', 'rlf-fluid'],
+      'tollgate memory, 4 × 2 + burst, ahead of the peers set up for the same policy',
+    ],
+  ] as const) {
+    const t = find(ours);
+    const others = peers.map(find);
+    if (t === undefined || others.some((o) => o === undefined)) continue;
+    const ahead = others.every((o) => median(ratios(t)) > median(ratios(o!)));
+    const clear = others.every((o) => Math.min(...ratios(t)) > Math.max(...ratios(o!)));
+    const against = others.map((o) => `${o!.title} ${x(median(ratios(o!)))}`).join(', ');
+    const noise =
+      ahead && !clear && t.rounds.length > 1 ? '; the rounds overlap, so the margin is inside the noise' : '';
+    lines.push(`- ${ahead ? '✅' : '❌'} ${what}: ${x(median(ratios(t)))} against ${against}${noise}.`);
+  }
+  const trip = res.redisCpu.find((r) => r.id === 'tg-4x2' && r.build === self);
+  if (trip !== undefined) {
+    const one = trip.roundTripsPerCheck === 1 && trip.sentPerCheck === 1;
+    lines.push(
+      `- ${one ? '✅' : '❌'} tollgate Redis, 4 × 2, one round trip per check: ${trip.roundTripsPerCheck.toFixed(2)} round trips, ${trip.sentPerCheck.toFixed(2)} commands sent (${Object.entries(
+        trip.calls,
+      )
+        .map(([name, n]) => `${name} ${n.toFixed(1)}`)
+        .join(', ')} per check).`,
+    );
+  }
+  return lines.length === 0 ? [] : ['## Verdicts', '', ...lines, ''];
+}
+
+function settingsLine(s: Settings): string {
+  return (
+    `${s.rounds} round(s); each pair: ${s.warmupS} s warm-up per server, then ${s.durationS} s measured per server in ${s.sliceS} s slices; ` +
+    `${s.connections} connections; 10,000 keys; micro ${s.microS} s × rounds; Redis CPU ${int(s.redisChecks)} checks per subject` +
+    (s.only.length > 0 ? `; only ${s.only.join(',')}` : '')
   );
-  if (shares.length === 0) return [];
-  const sorted = [...shares].sort((a, b) => a - b);
-  const mid = sorted[sorted.length >> 1]!;
-  return [
-    `Other processes used a median of ${mid.toFixed(2)} cores (max ${sorted[sorted.length - 1]!.toFixed(2)}) during the ${shares.length} measured runs.`,
-    '',
-  ];
 }
 
-/** How the µs targets are judged: at the issue's machine speed (see targets.ts). */
-function speedNote(results: Results): string[] {
-  const bare = bareExpressRps(results);
-  if (bare === undefined) return [];
+export function renderMarkdown(res: Results): string {
+  const v = res.versions;
   return [
-    `The issue states its µs targets for a machine on which bare Express answers about 12–13k requests a second, as ratios: ≤ 5 µs over its 80 µs is 0.941×. Bare Express answered ${int(bare)} a second in this run (${(1e6 / bare).toFixed(0)} µs each), so each µs figure is judged as it would be at ${REFERENCE_BARE_EXPRESS_RPS / 1000}k req/s, scaled by ${(bare / REFERENCE_BARE_EXPRESS_RPS).toFixed(3)} (Koa's by the same factor); the figure measured here follows it.`,
-    '',
-  ];
-}
-
-export function renderMarkdown(results: Results): string {
-  const s = results.settings as Record<string, number | string | string[]>;
-  const lines: string[] = [
     '# tollgate benchmarks',
     '',
-    `Generated by \`npm run bench\` (bench/run.ts) on ${results.generatedAt}, in ${Math.round(results.durationS / 60)} min.`,
-    'Scenarios and targets: issue 7. Do not edit by hand: run the harness again.',
+    `Generated by \`npm run bench\` on ${res.generatedAt} in ${Math.round(res.durationS / 60)} min. Do not edit: run it again.`,
     '',
-    '## Machine and versions',
+    res.full
+      ? `Settings (the defaults): ${settingsLine(res.settings)}.`
+      : `**Short settings, not the defaults: a smoke run of the harness, whose figures are no measurement.** ${settingsLine(res.settings)} (defaults: ${DEFAULTS.rounds} rounds, ${DEFAULTS.durationS} s, ${DEFAULTS.warmupS} s warm-up).`,
     '',
-    `- ${results.machine.cores} cores, ${results.machine.cpu}, ${results.machine.memoryGB} GB, ${results.machine.platform}`,
-    `- ${Object.entries(results.versions)
+    `- ${res.machine.cores} cores, ${res.machine.cpu}, ${res.machine.memoryGB} GB, ${res.machine.os}`,
+    `- ${Object.entries(v)
       .map(([name, version]) => `${name} ${version}`)
       .join(', ')}`,
-    `- ${s.rounds} rounds; each HTTP run: ${s.warmupS} s warm-up, then ${s.durationS} s measured with autocannon, ${s.connections} connections; ${int(Number(s.keys))} distinct keys unless noted; micro runs ${s.microS} s each.`,
+    ...res.builds.map((b) => `- ${b.role} build: ${b.label} (from ${b.source}, js sha256 ${b.hash})`),
     '',
-    ...sharedWarning(results.http),
-    '## Targets',
-    '',
-    ...speedNote(results),
-    ...targetTable(results.targets),
-    '',
+    ...verdicts(res),
     '## HTTP',
     '',
-    'Median of the rounds. Each scenario ran beside its bare framework, the load alternating between',
-    'the two in slices (A B B A …), fresh server processes each round; "× bare" is the median of the rounds\' ratios,',
-    '"added µs/req" is 1e6/req/s − 1e6/bare req/s. "CPU µs/req" is the CPU time the server process',
-    '(plus redis-server, for Redis scenarios) used per request; "CPU added" is its paired difference',
-    "from the bare server's: it hardly moves when other processes take CPU away, so on a shared",
-    'machine it is the steadier estimate of what a request costs. Load comes from this process (autocannon), the',
-    'server from a child, Redis from a third process: on 2 cores they share the CPUs. "other load" is',
-    'the median CPU, in cores, that processes outside the benchmark used during the measured runs',
-    '(from /proc): anything well above 0 means the machine was shared and the figures are noisy.',
+    'Each scenario ran beside a fresh bare server of its framework, the load (autocannon, in the runner)',
+    'alternating between the two in slices, A B B A …; fresh processes each round. "× bare" is the median over',
+    "the rounds of the scenario's req/s over its bare partner's; a margin smaller than the rounds' spread is",
+    'noise. "CPU" is the server process\'s own CPU time per request; "added" its median paired difference from',
+    "the bare server's, which moves less than req/s when other processes share the machine.",
     '',
-    ...loadSummary(results.http),
-    ...httpTable(results.http),
-    '',
-  ];
-  if (results.micro !== undefined) {
-    lines.push(
-      '## Micro: memory decisions per second (scenario 16)',
-      '',
-      '`createLimiter(options).decide(request)` in a loop on one core (awaited only when it returns a promise, which the memory store never makes it do; the floors likewise), request descriptions built beforehand.',
-      ...(results.micro.otherCores === undefined
-        ? []
-        : [`Other processes used ${results.micro.otherCores.toFixed(2)} cores meanwhile.`]),
-      '',
-      '"per CPU-second" divides by the CPU time the process used (GC threads included), so it is what',
-      'one core does even when other processes share the machine; "per second" is wall-clock.',
-      '',
-      '| configuration | per CPU-second | CPU µs each | per second | rounds (per CPU-second) |',
-      '|---|--:|--:|--:|---|',
-      ...results.micro.results.map(
-        (r) =>
-          `| ${r.name} | ${r.cpuMedian === undefined ? '–' : int(r.cpuMedian)} | ${
-            r.cpuMedian === undefined ? '–' : (1e6 / r.cpuMedian).toFixed(2)
-          } | ${int(r.median)} | ${(r.perCpuSecond ?? r.perSecond).map(int).join(' / ')} |`,
-      ),
-      '',
-    );
-  }
-  const rm = results.redisMicro;
-  if (rm !== undefined) {
-    lines.push('## Micro: Redis checks per second (scenario 17)', '');
-    if (rm.unavailable !== undefined) lines.push(`Not available: ${rm.unavailable}`, '');
-    else {
-      lines.push(
-        `Both on one ioredis connection to the runner's redis-server; ${rm.inFlight} concurrent = ${rm.inFlight} calls kept in flight.` +
-          (rm.otherCores === undefined
-            ? ''
-            : ` Other processes used ${rm.otherCores.toFixed(2)} cores meanwhile.`),
-        '',
-        '| subject | mode | checks/s | rounds |',
-        '|---|---|--:|---|',
-        ...(rm.results ?? []).map(
-          (r) => `| ${r.subject} | ${r.mode} | ${int(r.median)} | ${r.perSecond.map(int).join(' / ')} |`,
-        ),
-        '',
-        'Round trips are the commands the client sent, counted in ioredis; Redis-side figures are from',
-        'INFO commandstats over 1,000 sequential checks (commands run inside scripts included).',
-        '',
-        '| subject | round trips per check | Redis commands per check | script time in Redis per call |',
-        '|---|--:|---|--:|',
-        ...Object.entries(rm.roundTrips ?? {}).map(
-          ([subject, t]) =>
-            `| ${subject} | ${t.perCall.toFixed(2)} | ${Object.entries(t.redisCommandsPerCall)
-              .map(([name, calls]) => `${name} ${calls.toFixed(1)}`)
-              .join(', ')} | ${Object.entries(t.scriptMicrosPerCall)
-              .map(([name, us]) => `${us.toFixed(1)} µs (${name})`)
-              .join(', ')} |`,
-        ),
-        '',
-      );
-    }
-  }
-  if (results.memory !== undefined) {
-    const { window, withBurst } = results.memory;
-    lines.push(
-      '## Memory store (scenarios 18, 19)',
-      '',
-      '| policy | keys | counters | heap per key | heap after | inserts/s |',
-      '|---|--:|--:|--:|--:|--:|',
-      ...[
-        ['1 rule (1 window counter per key)', window],
-        ['1 rule + burst (window + bucket per key)', withBurst],
-      ].map(([name, m]) => {
-        const h = m as typeof window;
-        return `| ${name as string} | ${int(h.keys)} | ${int(h.counters)} | ${h.bytesPerKey.toFixed(0)} bytes | ${h.heapAfterMB.toFixed(0)} MB | ${int(h.insertsPerSecond)} |`;
-      }),
-      '',
-    );
-  }
-  if (results.flood !== undefined) {
-    const f = results.flood;
-    lines.push(
-      `Flood: ${f.seconds} s of random client addresses against \`new MemoryStore({ maxKeys: ${int(f.maxKeys)} })\`, 1 rule + burst, ${int(f.checksPerSecond)} checks/s, ${int(f.refused)} refused.`,
-      '',
-      '| s | checks | counters held | heap after GC |',
-      '|--:|--:|--:|--:|',
-      ...f.samples.map((x) => `| ${x.at} | ${int(x.checks)} | ${int(x.size)} | ${x.heapMB.toFixed(1)} MB |`),
-      '',
-    );
-  }
-  lines.push(
-    '## Reproducing',
-    '',
-    '```sh',
-    'npm run bench                                   # everything, about 25-30 minutes on 2 cores',
-    'BENCH_DURATION=2 BENCH_WARMUP=1 BENCH_ROUNDS=1 BENCH_MICRO_DURATION=1 BENCH_FLOOD_DURATION=3 \\',
-    '  BENCH_HEAP_KEYS=200000 BENCH_QUIET_WAIT=0 BENCH_OUT=/tmp/bench npm run bench   # quick check, about 3 minutes',
-    'BENCH_ONLY=4,5,micro npm run bench              # a subset: scenario numbers or express, redis, koa, micro, memory',
-    'npx tsx bench/profile.ts tg-memory-fluid        # CPU profile of one scenario under load (see bench/README.md)',
-    '```',
-    '',
-  );
-  return lines.join('\n');
+    ...table(
+      ['scenario', 'build', 'req/s', '× bare', 'rounds min–max', 'CPU µs/req', 'CPU added µs/req', 'notes'],
+      httpRows(res),
+    ),
+    ...baselineTable(res),
+    ...redisTable(res),
+    ...microTable(res),
+  ].join('\n');
 }
 
-export function writeReports(results: Results, outDir: string): string[] {
+/** Writes results.md and results.json (numbers to 5 significant digits) into `outDir`. */
+export function writeResults(res: Results, outDir: string): string[] {
   mkdirSync(outDir, { recursive: true });
-  const json = join(outDir, 'results.json');
   const md = join(outDir, 'results.md');
-  writeFileSync(json, `${JSON.stringify(results, null, 2)}\n`);
-  writeFileSync(md, renderMarkdown(results));
+  const json = join(outDir, 'results.json');
+  writeFileSync(md, renderMarkdown(res));
+  const compact = (_key: string, value: unknown) =>
+    typeof value === 'number' && !Number.isInteger(value) ? Number(value.toPrecision(5)) : value;
+  writeFileSync(json, `${JSON.stringify(res, compact, 1)}\n`);
   return [md, json];
 }
