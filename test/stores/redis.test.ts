@@ -239,6 +239,15 @@ describeWithRedis()('RedisStore on a real server', () => {
       }
     });
 
+    test("a bucket whose charge is below the clock's precision is kept for at least 1 ms (SET PX 0 was an error)", async () => {
+      // 1e9 a minute refills every 6e-5 ms: at epoch milliseconds the arrival time does not move.
+      const store = storeOf({});
+      const tiny: CounterSpec = { ...burst, capacity: 100, intervalMs: 60_000 / 1e9 };
+      const result = await store.consume([tiny]);
+      expect(result.admitted).toBe(true);
+      expect((await store.consume([tiny])).admitted).toBe(true);
+    });
+
     test('one call is one EVALSHA, whatever the number of counters', async () => {
       const calls: string[] = [];
       const store = storeOf({ calls });

@@ -141,7 +141,7 @@ if op == 'c' or op == 'p' then
     else
       if charge and cost > 0 then
         local tat = (s or now) + cost * spec[3]
-        redis.call('SET', key, tat, 'PX', ceil(tat - now))
+        redis.call('SET', key, tat, 'PX', math.max(1, ceil(tat - now)))
       elseif s then
         unexpiring = unexpiring or {}
         unexpiring[#unexpiring + 1] = key

@@ -32,6 +32,6 @@ local function windowStart(spec, stored)
 end
 
 local function setBucket(key, tat)
-  redis.call('SET', key, tat, 'PX', ceil(tat - now))
+  redis.call('SET', key, tat, 'PX', math.max(1, ceil(tat - now)))
 end
 `;
