@@ -1,4 +1,5 @@
-import type { BucketCounterSpec, CounterState, WindowCounterSpec } from './store.js';
+import { windowEndFrom } from './periods.js';
+import type { BucketCounterSpec, CounterState, LeaseCounterSpec, WindowCounterSpec } from './store.js';
 
 /**
  * The arithmetic that turns what a store read into a counter's state, shared by the memory
@@ -47,7 +48,8 @@ export interface BucketReading {
 export function windowState(counter: WindowCounterSpec, reading: WindowReading, now: number): CounterState {
   const { used, windowStart, charged, replayed } = reading;
   const allowed = replayed || used + counter.cost <= counter.limit;
-  const resetAt = windowStart + counter.windowMs;
+  const resetAt =
+    counter.period === undefined ? windowStart + counter.windowMs : windowEndFrom(counter, windowStart);
   return {
     allowed,
     remaining: Math.max(0, counter.limit - (charged ? used + counter.cost : used)),
@@ -82,5 +84,33 @@ export function bucketState(counter: BucketCounterSpec, reading: BucketReading, 
     windowStart: undefined,
     replayed: undefined,
     key: reading.key,
+  };
+}
+
+/** What a store found and did for one lease counter in one call. */
+export interface LeaseReading {
+  /** Leases held before the call, ended ones left out. */
+  readonly held: number;
+  /** When the first and the last of them end by themselves; `now` when none is held. */
+  readonly firstEnd: number;
+  readonly lastEnd: number;
+  /** Whether this call took the counter's lease. */
+  readonly charged: boolean;
+}
+
+/** A lease counter's state at `now`. */
+export function leaseState(counter: LeaseCounterSpec, reading: LeaseReading, now: number): CounterState {
+  const { held, charged } = reading;
+  const allowed = held + counter.cost <= counter.limit;
+  const taken = charged ? counter.cost : 0;
+  return {
+    allowed,
+    remaining: Math.max(0, counter.limit - held - taken),
+    resetAt: charged ? Math.max(reading.lastEnd, now + counter.leaseMs) : reading.lastEnd,
+    // No store knows when a request in flight ends: the earliest a lease ends by itself bounds it.
+    retryAt: allowed ? now : Math.max(now, reading.firstEnd),
+    windowStart: undefined,
+    replayed: undefined,
+    key: undefined,
   };
 }

@@ -3,14 +3,21 @@ import type { MaybePromise } from '../core/maybe-promise.js';
 /**
  * The contract between tollgate's core and a counter store.
  *
- * A store keeps two kinds of counter:
+ * A store keeps three kinds of counter:
  *
  * - **window** counters: fixed windows aligned to the Unix epoch. A `windowMs` of 60 000 is
  *   the wall-clock minute, 3 600 000 the hour, 86 400 000 the UTC day. Because every key of
  *   one window length starts and ends together, the store can derive the window from its
- *   own clock and no key outlives its window.
+ *   own clock and no key outlives its window. A window counter with a `period` counts in
+ *   calendar periods instead: the ISO week or the calendar month, in UTC. Every store cuts
+ *   windows with the functions of `periods.ts` (`spanOf`, `windowIndex`, `windowStart`,
+ *   `windowEnd`), or their exact equivalent, so that all of them count the same windows.
  * - **bucket** counters: token buckets kept as a GCRA "theoretical arrival time", so one
  *   number per key. A bucket of `capacity` regains one unit every `intervalMs`.
+ * - **lease** counters: requests in flight (the IETF draft's `concurrent-requests` quota
+ *   unit). A consume that admits takes the lease `leaseId` under the key; a refund of the
+ *   counter gives that lease back. A lease not given back ends by itself `leaseMs` after it
+ *   was taken, so that a process that dies mid-request does not hold its slots forever.
  *
  * The core hands the store every counter one request touches, in one call. Writing a store:
  *
@@ -25,6 +32,9 @@ import type { MaybePromise } from '../core/maybe-promise.js';
  * 5. The counters of one call have distinct keys; a counter's key names it for every window
  *    (the store tells windows apart by their start, which only it knows).
  */
+export type StoreCounterSpec = CounterSpec | LeaseCounterSpec;
+
+/** A window or bucket counter: what rate limits and spending caps count. */
 export type CounterSpec = WindowCounterSpec | BucketCounterSpec;
 
 export interface WindowCounterSpec {
@@ -39,8 +49,16 @@ export interface WindowCounterSpec {
    * groups and go by `key` alone, as the Redis store does.
    */
   readonly group?: CounterGroup;
-  /** Window length in ms; windows are aligned to the Unix epoch (UTC). */
+  /**
+   * Window length in ms; windows are aligned to the Unix epoch (UTC). With a `period`, the
+   * longest window of that period (7 days, 31 days): a bound for key expiries, nothing more.
+   */
   readonly windowMs: number;
+  /**
+   * Counts in calendar periods rather than in windows of `windowMs`: `'week'` is the ISO week
+   * (from Monday 00:00 UTC), `'month'` the calendar month in UTC. See `periods.ts`.
+   */
+  readonly period?: CalendarPeriod;
   /** Units the window admits in all. */
   readonly limit: number;
   /** Units this call takes: a non-negative safe integer. */
@@ -66,6 +84,23 @@ export interface BucketCounterSpec {
   readonly cost: number;
 }
 
+export type CalendarPeriod = 'week' | 'month';
+
+export interface LeaseCounterSpec {
+  readonly kind: 'lease';
+  readonly key: string;
+  /** Unused by the stores: leases are kept by key. */
+  readonly group?: CounterGroup;
+  /** Leases the key may hold at once. */
+  readonly limit: number;
+  /** Leases this call takes: 1 for a request, 0 to read. */
+  readonly cost: number;
+  /** Names this request's lease, unique across the fleet, so that it alone is given back. */
+  readonly leaseId: string;
+  /** How long a lease lasts when it is never given back, from the moment it is taken. */
+  readonly leaseMs: number;
+}
+
 /**
  * A scope value, e.g. the client address `203.0.113.7` of the limiter's `ip` scope. The
  * counters' keys are `namespace + value` and a suffix naming the window length or the bucket.
@@ -85,9 +120,16 @@ export interface CounterState {
   readonly allowed: boolean;
   /** Units left after the call (after the charge when the request was admitted). */
   readonly remaining: number;
-  /** When the counter is back to its full limit: the window's end, or the bucket full. ms since epoch. */
+  /**
+   * When the counter is back to its full limit: the window's end, or the bucket full. For a
+   * lease counter, when the last lease held would end if none were given back. ms since epoch.
+   */
   readonly resetAt: number;
-  /** Earliest moment this counter would admit the cost; equals `now` when it does. */
+  /**
+   * Earliest moment this counter would admit the cost; equals `now` when it does. For a lease
+   * counter that refuses, the earliest moment a lease held would end by itself: leases are
+   * usually given back long before, which no store can foresee.
+   */
   readonly retryAt: number;
   /** The start of the window that was read or charged (window counters), to aim a refund. */
   readonly windowStart?: number;
@@ -111,6 +153,9 @@ export type RefundSpec =
   | (WindowCounterSpec & { readonly windowStart: number })
   | (BucketCounterSpec & { readonly windowStart?: undefined });
 
+/** A refund of any counter: a lease's gives the lease back. */
+export type StoreRefundSpec = RefundSpec | (LeaseCounterSpec & { readonly windowStart?: undefined });
+
 export type { MaybePromise };
 
 export interface Store {
@@ -118,26 +163,28 @@ export interface Store {
    * Checks every counter and charges each its cost only if all of them admit it.
    * A refused call charges nothing.
    */
-  consume(counters: readonly CounterSpec[]): MaybePromise<ConsumeResult>;
+  consume(counters: readonly StoreCounterSpec[]): MaybePromise<ConsumeResult>;
   /** Reads the counters as `consume` would, without charging anything. */
-  peek(counters: readonly CounterSpec[]): MaybePromise<ConsumeResult>;
+  peek(counters: readonly StoreCounterSpec[]): MaybePromise<ConsumeResult>;
   /**
    * Gives each counter back `cost` units of the window it was charged in. A refund never takes
    * a counter below zero, and a refund aimed at a window that has already ended does nothing:
-   * that counter has reset in the meantime.
+   * that counter has reset in the meantime. A lease counter's refund gives back its lease
+   * `leaseId`, once: a lease already given back, or ended, is not given back again.
    */
-  refund(refunds: readonly RefundSpec[]): MaybePromise<void>;
+  refund(refunds: readonly StoreRefundSpec[]): MaybePromise<void>;
   /**
    * Adds each counter's cost to the window it names without checking its limit: the
    * settlement of work already done (a response that cost more than its estimate). A charge
-   * aimed at a window that has ended does nothing.
+   * aimed at a window that has ended does nothing, as does a charge of a lease counter.
    */
-  charge(charges: readonly RefundSpec[]): MaybePromise<void>;
+  charge(charges: readonly StoreRefundSpec[]): MaybePromise<void>;
   /**
-   * Forgets the counters' current state (the current window, or the bucket). Idempotency marks
-   * stay: a retry of a request charged before the reset is still not charged again.
+   * Forgets the counters' current state (the current window, the bucket, every lease held).
+   * Idempotency marks stay: a retry of a request charged before the reset is still not charged
+   * again.
    */
-  reset(counters: readonly CounterSpec[]): MaybePromise<void>;
+  reset(counters: readonly StoreCounterSpec[]): MaybePromise<void>;
   /** Releases timers and connections the store owns. */
   close?(): MaybePromise<void>;
 }

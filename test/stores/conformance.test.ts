@@ -1,6 +1,6 @@
 import { MemoryStore } from '../../lib/stores/memory/index.js';
 import { RedisStore } from '../../lib/stores/redis/index.js';
-import type { CounterGroup, CounterSpec, RefundSpec, Store } from '../../lib/stores/store.js';
+import type { CounterGroup, Store, StoreCounterSpec, StoreRefundSpec } from '../../lib/stores/store.js';
 import type { ManualClock } from '../helpers/clock.js';
 import { type ClientKind, connectClient, type TestClient } from '../helpers/redis-clients.js';
 import { type RedisServer, redisAvailable, startRedis } from '../helpers/redis-server.js';
@@ -42,7 +42,7 @@ function redisFactory(kind: ClientKind): StoreFactory {
 function groupedMemoryStore(clock: ManualClock): Store {
   const store = new MemoryStore({ now: clock.now });
   // One group object per value within a call, as the limiter gives them.
-  const inGroups = <T extends CounterSpec | RefundSpec>(list: readonly T[]): T[] => {
+  const inGroups = <T extends StoreCounterSpec | StoreRefundSpec>(list: readonly T[]): T[] => {
     const groups = new Map<string, CounterGroup>();
     return list.map((counter) => {
       const value = counter.key.split('-')[0]!;

@@ -1,14 +1,18 @@
 import { validateOptions } from '../../options/validation.js';
-import { bucketAdmits, bucketState, EPSILON_MS, windowState } from '../counter-state.js';
+import { bucketAdmits, bucketState, windowState } from '../counter-state.js';
+import { spanOf, windowStart } from '../periods.js';
 import type {
   ConsumeResult,
   CounterGroup,
-  CounterSpec,
   CounterState,
-  RefundSpec,
+  LeaseCounterSpec,
   Store,
+  StoreCounterSpec,
+  StoreRefundSpec,
   WindowCounterSpec,
 } from '../store.js';
+import { chargedSlot, giveBack } from './adjust.js';
+import { Leases } from './leases.js';
 import { IdempotencyMarks, markerOf } from './marks.js';
 import { type MemoryStoreOptions, memoryStoreOptionsSchema } from './options.js';
 import { overflowKey } from './overflow.js';
@@ -17,6 +21,9 @@ import { BY_KEY, dropExpired, heldSlot, lookup, type Records, recordAt, SweepPas
 import { OVERFLOWING, REPLAYED, Scratch } from './scratch.js';
 
 export { type MemoryStoreOptions, memoryStoreOptionsSchema };
+
+/** The counters kept in records: all but leases. */
+type Counted = Exclude<StoreCounterSpec, LeaseCounterSpec>;
 
 /**
  * The in-process store. Every operation is synchronous, so a `consume` is atomic within the
@@ -33,6 +40,7 @@ export class MemoryStore implements Store {
   private readonly now: () => number;
   private readonly records: Records = new Map();
   private readonly marks = new IdempotencyMarks();
+  private readonly leases = new Leases();
   private readonly pass = new SweepPass(this.records);
   /** Slots held by every record: with the marks, what `maxKeys` bounds. */
   private slotCount = 0;
@@ -48,78 +56,57 @@ export class MemoryStore implements Store {
   /** Counters currently held, overflow counters and idempotency marks included. */
   get size(): number {
     this.sweep();
-    return this.slotCount + this.marks.size;
+    return this.slotCount + this.marks.size + this.leases.size;
   }
 
-  consume(counters: readonly CounterSpec[]): ConsumeResult {
+  consume(counters: readonly StoreCounterSpec[]): ConsumeResult {
     return this.evaluate(counters, true);
   }
 
-  peek(counters: readonly CounterSpec[]): ConsumeResult {
+  peek(counters: readonly StoreCounterSpec[]): ConsumeResult {
     return this.evaluate(counters, false);
   }
 
-  refund(refunds: readonly RefundSpec[]): void {
+  refund(refunds: readonly StoreRefundSpec[]): void {
     const now = this.now();
     for (const refund of refunds) {
       if (refund.cost <= 0) continue;
-      const [record, slot] = heldSlot(this.records, refund);
-      if (record === undefined) continue;
-      if (refund.kind === 'window') {
-        const window = windowOf(record, slot, refund.windowMs, now);
-        // The window aimed at must be the one the slot holds: a slot of an ended window reads
-        // as empty, and taking from it would bring its old count back.
-        if (window * refund.windowMs !== refund.windowStart || record.window(slot) !== window) continue;
-        if (refund.idempotencyKey !== undefined) {
-          // Only the refund that finds the mark gives anything back: refunds are idempotent.
-          const marker = markerOf(refund.key, refund.idempotencyKey);
-          if (!this.marks.take(refund.windowMs, window, marker)) continue;
-        }
-        record.set(slot, Math.max(0, record.units(slot) - refund.cost), window);
-      } else {
-        const back = record.units(slot) - refund.cost * refund.intervalMs;
-        // Refunded to within the tolerance of now, the bucket is full: what is left is the
-        // rounding of a fractional interval (three refunds of 60 000 / 7 ms leave 0.00024 ms),
-        // which would read as a unit short until it passed.
-        record.set(slot, back > now + EPSILON_MS ? back : now, 0);
+      if (refund.kind === 'lease') {
+        this.leases.give(refund.key, refund.leaseId);
+        continue;
       }
+      const [record, slot] = heldSlot(this.records, refund);
+      if (record !== undefined) giveBack({ record, slot }, refund, this.marks, now);
     }
   }
 
-  charge(charges: readonly RefundSpec[]): void {
+  charge(charges: readonly StoreRefundSpec[]): void {
     const now = this.now();
     for (const charge of charges) {
-      if (charge.cost <= 0) continue;
+      // Leases are taken by consume alone.
+      if (charge.cost <= 0 || charge.kind === 'lease') continue;
       let [record, slot] = heldSlot(this.records, charge);
-      let units: number;
-      let window = 0;
-      if (charge.kind === 'window') {
-        window =
-          record === undefined
-            ? windowNumber(now, charge.windowMs)
-            : windowOf(record, slot, charge.windowMs, now);
-        if (window * charge.windowMs !== charge.windowStart) continue;
-        const used = record === undefined || record.window(slot) !== window ? 0 : record.units(slot);
-        units = used + charge.cost;
-      } else {
-        const tat = Math.max(record === undefined ? now : record.units(slot), now);
-        units = tat + charge.cost * charge.intervalMs;
-      }
+      const charged = chargedSlot(record, slot, charge, now);
+      if (charged === undefined) continue;
       if (slot < 0) {
         record = this.opened(record, charge, charge.key);
         slot = record.find(lengthOf(charge));
       }
-      record!.set(slot, units, window);
+      record!.set(slot, charged.units, charged.window);
     }
   }
 
-  reset(counters: readonly CounterSpec[]): void {
+  reset(counters: readonly StoreCounterSpec[]): void {
     const now = this.now();
     for (const counter of counters) {
+      if (counter.kind === 'lease') {
+        this.leases.drop(counter.key);
+        continue;
+      }
       const [record, slot] = heldSlot(this.records, counter);
       if (record === undefined) continue;
       if (counter.kind === 'window') {
-        const window = windowOf(record, slot, counter.windowMs, now);
+        const window = windowOf(record, slot, spanOf(counter), now);
         if (record.window(slot) === window) record.set(slot, 0, window);
       } else record.set(slot, 0, 0);
     }
@@ -130,6 +117,7 @@ export class MemoryStore implements Store {
     const now = this.now();
     this.slotCount -= dropExpired(this.records, now);
     this.marks.dropEnded(now);
+    this.leases.sweep(now);
     this.lastFullSweep = now;
     this.pass.restart(now);
   }
@@ -137,6 +125,7 @@ export class MemoryStore implements Store {
   close(): void {
     this.records.clear();
     this.marks.clear();
+    this.leases.clear();
     this.slotCount = 0;
     this.pass.stop();
   }
@@ -145,7 +134,7 @@ export class MemoryStore implements Store {
    * Consume and peek: reads every counter, then, only if all of them admit their cost and
    * `charge` is set, charges them all.
    */
-  private evaluate(counters: readonly CounterSpec[], charge: boolean): ConsumeResult {
+  private evaluate(counters: readonly StoreCounterSpec[], charge: boolean): ConsumeResult {
     const now = this.now();
     if (charge) this.slotCount -= this.pass.step(now);
     // Whether newcomers go to the overflow counters, settled before any record is looked up:
@@ -161,13 +150,19 @@ export class MemoryStore implements Store {
    * The first pass: finds each counter's slot and what it holds, and leaves them in the scratch
    * for `chargeCounters`. Returns whether every counter admits its cost.
    */
-  private readCounters(counters: readonly CounterSpec[], now: number, atCap: boolean): boolean {
+  private readCounters(counters: readonly StoreCounterSpec[], now: number, atCap: boolean): boolean {
     const scratch = this.scratch;
     let admitted = true;
     let lastGroup: CounterGroup | undefined;
     let groupRecord: CounterRecord | undefined;
     for (let i = 0; i < counters.length; i++) {
       const counter = counters[i]!;
+      if (counter.kind === 'lease') {
+        scratch.records[i] = undefined;
+        scratch.flags[i] = 0;
+        if (this.leases.read(counter.key, now).held + counter.cost > counter.limit) admitted = false;
+        continue;
+      }
       const group = counter.group;
       // A group's counters come one after another: one lookup finds them all.
       if (group === undefined) groupRecord = lookup(this.records, BY_KEY, counter.key);
@@ -185,7 +180,7 @@ export class MemoryStore implements Store {
       scratch.records[i] = record;
       scratch.slots[i] = slot;
       if (counter.kind === 'window') {
-        let window = windowNumber(now, counter.windowMs);
+        let window = windowNumber(now, spanOf(counter));
         let used = 0;
         if (slot >= 0) {
           const stored = record!.window(slot);
@@ -219,12 +214,20 @@ export class MemoryStore implements Store {
    * The second pass: charges every counter when `charging` (all of them admitted and the call
    * is a consume), and returns each one's state.
    */
-  private chargeCounters(counters: readonly CounterSpec[], now: number, charging: boolean): CounterState[] {
+  private chargeCounters(
+    counters: readonly StoreCounterSpec[],
+    now: number,
+    charging: boolean,
+  ): CounterState[] {
     const scratch = this.scratch;
     const count = counters.length;
     const states: CounterState[] = new Array(count);
     for (let i = 0; i < count; i++) {
       const counter = counters[i]!;
+      if (counter.kind === 'lease') {
+        states[i] = this.leases.state(counter, now, charging);
+        continue;
+      }
       let record = scratch.records[i];
       scratch.records[i] = undefined;
       let slot = scratch.slots[i]!;
@@ -242,9 +245,13 @@ export class MemoryStore implements Store {
         charged = charging && !replayed && counter.cost > 0;
         units = used + counter.cost;
         if (charged && counter.idempotencyKey !== undefined)
-          this.marks.add(counter.windowMs, window, markerOf(key, counter.idempotencyKey), now);
-        const windowStart = window * counter.windowMs;
-        states[i] = windowState(counter, { used, windowStart, charged, replayed, key: elsewhere }, now);
+          this.marks.add(spanOf(counter), window, markerOf(key, counter.idempotencyKey), now);
+        const start = windowStart(spanOf(counter), window);
+        states[i] = windowState(
+          counter,
+          { used, windowStart: start, charged, replayed, key: elsewhere },
+          now,
+        );
       } else {
         const tat = scratch.before[i]!;
         charged = charging && counter.cost > 0;
@@ -264,7 +271,7 @@ export class MemoryStore implements Store {
   /** Whether a window counter's idempotency key was already charged in `window`. */
   private isMarked(counter: WindowCounterSpec, flag: number, window: number): boolean {
     const key = (flag & OVERFLOWING) === 0 ? counter.key : overflowKey(counter);
-    return this.marks.has(counter.windowMs, window, markerOf(key, counter.idempotencyKey!));
+    return this.marks.has(spanOf(counter), window, markerOf(key, counter.idempotencyKey!));
   }
 
   /**
@@ -272,7 +279,7 @@ export class MemoryStore implements Store {
    * first pass found one, else its group's, or the one under `key` when that is not the
    * counter's own (an overflow counter), created when there is none.
    */
-  private opened(record: CounterRecord | undefined, counter: CounterSpec, key: string): CounterRecord {
+  private opened(record: CounterRecord | undefined, counter: Counted, key: string): CounterRecord {
     // Held under its group, or under its key: a counter without a group, or an overflow counter.
     const group = key === counter.key ? counter.group : undefined;
     // Looked up again: another counter of the same call may have opened the record since.

@@ -1,6 +1,6 @@
 import { windowEnded } from './record.js';
 
-/** Marks of one window length: per window number, the count charged under each marker. */
+/** Marks of one window span (see periods.ts): per window number, the count charged under each marker. */
 type MarksByWindow = Map<number, Map<string, number>>;
 
 /** The marker of a charge under an idempotency key: the counter's key and that key. */
@@ -21,8 +21,8 @@ export class IdempotencyMarks {
   size = 0;
 
   /** Whether a charge with `marker` (see `markerOf`) stands in window number `window`. */
-  has(windowMs: number, window: number, marker: string): boolean {
-    const marks = this.byLength.get(windowMs)?.get(window);
+  has(span: number, window: number, marker: string): boolean {
+    const marks = this.byLength.get(span)?.get(window);
     return marks?.has(marker) === true;
   }
 
@@ -30,15 +30,15 @@ export class IdempotencyMarks {
    * Records a charge with `marker` in window number `window`. Opening a window drops that
    * length's ended ones, so that marks need no sweep of their own between sweeps.
    */
-  add(windowMs: number, window: number, marker: string, now: number): void {
-    let windows = this.byLength.get(windowMs);
+  add(span: number, window: number, marker: string, now: number): void {
+    let windows = this.byLength.get(span);
     if (windows === undefined) {
       windows = new Map();
-      this.byLength.set(windowMs, windows);
+      this.byLength.set(span, windows);
     }
     let marks = windows.get(window);
     if (marks === undefined) {
-      this.dropEndedOf(windows, windowMs, now);
+      this.dropEndedOf(windows, span, now);
       marks = new Map();
       windows.set(window, marks);
     }
@@ -48,8 +48,8 @@ export class IdempotencyMarks {
   }
 
   /** Takes back one charge with `marker`; whether there was one to take. */
-  take(windowMs: number, window: number, marker: string): boolean {
-    const marks = this.byLength.get(windowMs)?.get(window);
+  take(span: number, window: number, marker: string): boolean {
+    const marks = this.byLength.get(span)?.get(window);
     if (marks === undefined) return false;
     const before = marks.get(marker);
     if (before === undefined) return false;
@@ -63,7 +63,7 @@ export class IdempotencyMarks {
 
   /** Drops the marks of every window that has ended. */
   dropEnded(now: number): void {
-    for (const [windowMs, windows] of this.byLength) this.dropEndedOf(windows, windowMs, now);
+    for (const [span, windows] of this.byLength) this.dropEndedOf(windows, span, now);
   }
 
   clear(): void {
@@ -71,9 +71,9 @@ export class IdempotencyMarks {
     this.size = 0;
   }
 
-  private dropEndedOf(windows: MarksByWindow, windowMs: number, now: number): void {
+  private dropEndedOf(windows: MarksByWindow, span: number, now: number): void {
     for (const [window, marks] of windows) {
-      if (!windowEnded(windowMs, window, now)) continue;
+      if (!windowEnded(span, window, now)) continue;
       this.size -= marks.size;
       windows.delete(window);
     }

@@ -1,4 +1,7 @@
-import type { CounterSpec } from '../store.js';
+import { spanOf } from '../periods.js';
+import type { BucketCounterSpec, WindowCounterSpec } from '../store.js';
+
+type Counted = WindowCounterSpec | BucketCounterSpec;
 
 /**
  * Overflow counters: once the store holds `maxKeys`, a counter it has never seen shares one
@@ -9,9 +12,9 @@ import type { CounterSpec } from '../store.js';
 const OVERFLOW_PREFIX = '\u0000overflow';
 
 /** The counter every newcomer of the same limit shares once the store is full. */
-export function overflowKey(counter: CounterSpec): string {
+export function overflowKey(counter: Counted): string {
   return counter.kind === 'window'
-    ? `${OVERFLOW_PREFIX}:w:${counter.windowMs}:${counter.limit}`
+    ? `${OVERFLOW_PREFIX}:w:${spanOf(counter)}:${counter.limit}`
     : `${OVERFLOW_PREFIX}:b:${counter.capacity}:${counter.intervalMs}`;
 }
 
@@ -20,7 +23,7 @@ export function isOverflowKey(key: string): boolean {
 }
 
 /** Whether two counters share one overflow counter: `overflowKey` would give both the same key. */
-export function sameOverflow(a: CounterSpec, b: CounterSpec): boolean {
-  if (a.kind === 'window') return b.kind === 'window' && a.windowMs === b.windowMs && a.limit === b.limit;
+export function sameOverflow(a: Counted, b: Counted): boolean {
+  if (a.kind === 'window') return b.kind === 'window' && spanOf(a) === spanOf(b) && a.limit === b.limit;
   return b.kind === 'bucket' && a.capacity === b.capacity && a.intervalMs === b.intervalMs;
 }

@@ -1,4 +1,5 @@
-import type { CounterSpec } from '../store.js';
+import { spanOf, windowEnd, windowIndex } from '../periods.js';
+import type { BucketCounterSpec, WindowCounterSpec } from '../store.js';
 
 /**
  * The memory store's record: the counters of one scope value in one object, found with one Map
@@ -11,19 +12,22 @@ export const BUCKET = -1;
 /** The length of a slot not in use. */
 const EMPTY = 0;
 
-/** The length a counter's slot is found by: its window's, or `BUCKET`. */
-export function lengthOf(counter: CounterSpec): number {
-  return counter.kind === 'window' ? counter.windowMs : BUCKET;
+/**
+ * The length a counter's slot is found by: its window's span (see periods.ts: the window's
+ * length, or a calendar period's negative code), or `BUCKET`.
+ */
+export function lengthOf(counter: WindowCounterSpec | BucketCounterSpec): number {
+  return counter.kind === 'window' ? spanOf(counter) : BUCKET;
 }
 
-/** Window numbers count windows of one length since the epoch: window `n` starts at n × windowMs. */
-export function windowNumber(now: number, windowMs: number): number {
-  return Math.floor(now / windowMs);
+/** Window numbers count windows of one span since the epoch (see periods.ts). */
+export function windowNumber(now: number, span: number): number {
+  return windowIndex(span, now);
 }
 
-/** Whether window number `window` of windows `length` ms long has ended at `now`. */
-export function windowEnded(length: number, window: number, now: number): boolean {
-  return (window + 1) * length <= now;
+/** Whether window number `window` of `span` has ended at `now`. */
+export function windowEnded(span: number, window: number, now: number): boolean {
+  return span > 0 ? (window + 1) * span <= now : windowEnd(span, window) <= now;
 }
 
 /**
@@ -158,6 +162,6 @@ export class CounterRecord {
 }
 
 /** The window a held slot counts in now: the current one, or a later one it already reached. */
-export function windowOf(record: CounterRecord, slot: number, windowMs: number, now: number): number {
-  return Math.max(windowNumber(now, windowMs), record.window(slot));
+export function windowOf(record: CounterRecord, slot: number, span: number, now: number): number {
+  return Math.max(windowNumber(now, span), record.window(slot));
 }

@@ -1,4 +1,4 @@
-import type { CounterSpec } from '../store.js';
+import type { BucketCounterSpec, WindowCounterSpec } from '../store.js';
 import { isOverflowKey } from './overflow.js';
 import { CounterRecord, lengthOf } from './record.js';
 
@@ -39,7 +39,10 @@ export function recordAt(records: Records, namespace: string, value: string): Co
  * The record and slot a counter (or a refund aimed at one) is held in: its group's, or, for
  * a counter that went to an overflow counter, the one under its key.
  */
-export function heldSlot(records: Records, counter: CounterSpec): [CounterRecord | undefined, number] {
+export function heldSlot(
+  records: Records,
+  counter: WindowCounterSpec | BucketCounterSpec,
+): [CounterRecord | undefined, number] {
   const length = lengthOf(counter);
   const group = counter.group;
   // An overflow counter is never in a group's record, whatever group the spec still names.

@@ -1,4 +1,4 @@
-import type { CounterSpec } from '../store.js';
+import type { StoreCounterSpec } from '../store.js';
 import { sameOverflow } from './overflow.js';
 import type { CounterRecord } from './record.js';
 
@@ -37,11 +37,12 @@ export class Scratch {
    * What the counters before `i` in this call, charged to the same overflow counter, will add
    * to it: units for windows, costs for a bucket (the caller scales them by its interval).
    */
-  chargedBefore(counters: readonly CounterSpec[], i: number): number {
+  chargedBefore(counters: readonly StoreCounterSpec[], i: number): number {
     const counter = counters[i]!;
     let units = 0;
     for (let j = 0; j < i; j++) {
       const other = counters[j]!;
+      if (other.kind === 'lease' || counter.kind === 'lease') continue;
       // A replay is not charged, so only the counters flagged OVERFLOWING alone count.
       if (this.flags[j] === OVERFLOWING && sameOverflow(counter, other)) units += other.cost;
     }
