@@ -1,6 +1,7 @@
 export type { Decision, DecisionReason, PolicyState } from './core/decision.js';
 export { describeDuration, parseDuration } from './core/duration.js';
-export { createLimiter, type Limiter, type Refusal, type Usage } from './core/limiter.js';
+export { createLimiter, type Limiter, type PeriodUsage, type Refusal, type Usage } from './core/limiter.js';
+export type { TollgateObserver } from './core/observer.js';
 export type { RequestInfo } from './core/request.js';
 export { TollgateConfigError, TollgateError, type TollgateErrorCode } from './errors/errors.js';
 export {
@@ -12,13 +13,17 @@ export {
 } from './errors/http-errors.js';
 export { requestIdOf } from './http/request-id.js';
 export type {
+  BudgetOption,
+  ConcurrencyOptions,
   CostOption,
   HeaderDialect,
   KeyFunction,
   KeySource,
   LimitOptions,
   ScopeOptions,
+  SpendBudget,
   SpendCapOptions,
+  SpendPeriod,
   StoreFailurePolicy,
   TierOptions,
   TollgateOptions,
@@ -49,14 +54,19 @@ export {
 } from './serializers/index.js';
 export { reportActualCost } from './spend/settlement.js';
 export { MemoryStore, type MemoryStoreOptions } from './stores/memory/index.js';
+export { spanOf, windowEnd, windowIndex, windowStart } from './stores/periods.js';
 export type {
   BucketCounterSpec,
+  CalendarPeriod,
   ConsumeResult,
   CounterGroup,
   CounterSpec,
   CounterState,
+  LeaseCounterSpec,
   MaybePromise,
   RefundSpec,
   Store,
+  StoreCounterSpec,
+  StoreRefundSpec,
   WindowCounterSpec,
 } from './stores/store.js';

@@ -40,11 +40,11 @@ const badConfigurations: Array<[string, unknown, string, string, string]> = [
     'a header name',
   ],
   [
-    'a monthly period',
-    { spendCap: { key: 'apiKey', budget: 10, period: 'month' } },
+    'a yearly period',
+    { spendCap: { key: 'apiKey', budget: 10, period: 'year' } },
     INVALID,
     'spendCap.period',
-    "must be 'day'",
+    "must be 'day', 'week', 'month' or { days } (1 to 366)",
   ],
   [
     'a spend cap named like a scope',
@@ -200,7 +200,7 @@ const badConfigurations: Array<[string, unknown, string, string, string]> = [
     { scopes: [{ ...ip, tiers: { free: { limits: [minute] } }, tier: () => 'free' }] },
     CONFLICT,
     'scopes[0].tiers',
-    'keeps its limits, burst and headerLimit inside each tier',
+    'keeps its limits, burst, headerLimit and concurrency inside each tier',
   ],
   [
     'a tier that is neither limits nor unlimited',

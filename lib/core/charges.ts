@@ -1,15 +1,23 @@
-import type { CounterSpec, CounterState, RefundSpec, Store } from '../stores/store.js';
+import type { CounterState, Store, StoreCounterSpec, StoreRefundSpec } from '../stores/store.js';
+import type { CompiledLimit } from './compile.js';
 import type { Decision } from './decision.js';
+import type { TollgateObserver } from './observer.js';
 
 /**
  * What one store call charged, kept so that it can be refunded once: by the limiter whose
- * stacked middleware refused the same request later, or by `limiter.refund`.
+ * stacked middleware refused the same request later, or by `limiter.refund`. Its leases
+ * (concurrency slots) are given back once as well, whichever comes first: that refund, or the
+ * end of the response (core/release.ts).
  */
 interface Charge {
   readonly store: Store;
-  readonly counters: readonly CounterSpec[];
+  readonly counters: readonly StoreCounterSpec[];
   readonly states: readonly CounterState[];
+  /** The scope of each lease taken, for the observer; empty when the charge took none. */
+  readonly leaseScopes: readonly string[];
+  readonly observer: TollgateObserver | undefined;
   refunded: boolean;
+  leasesReleased: boolean;
 }
 
 /**
@@ -23,12 +31,26 @@ function chargesOf(decision: Decision): readonly Charge[] | undefined {
   return (decision as Charged)[CHARGES];
 }
 
+/** What the observer is told about a charge: the limits behind its counters. */
+export interface ChargeContext {
+  readonly limits: readonly CompiledLimit[];
+  readonly observer: TollgateObserver | undefined;
+}
+
 export function chargeOf(
   store: Store,
-  counters: readonly CounterSpec[],
+  counters: readonly StoreCounterSpec[],
   states: readonly CounterState[],
+  context: ChargeContext,
 ): Charge {
-  return { store, counters, states, refunded: false };
+  const leaseScopes: string[] = [];
+  counters.forEach((counter, i) => {
+    if (counter.kind === 'lease') leaseScopes.push(context.limits[i]?.scope ?? '');
+  });
+  const { observer } = context;
+  const charge = { store, counters, states, leaseScopes, observer, refunded: false, leasesReleased: false };
+  tellLeases(charge, 1);
+  return charge;
 }
 
 export function attachCharges(decision: Decision, list: readonly Charge[]): void {
@@ -38,13 +60,19 @@ export function attachCharges(decision: Decision, list: readonly Charge[]): void
 /**
  * What to give back for a charge: every counter it charged, at the key the store charged
  * (an overflow counter when the memory store was full), except a replayed idempotent counter,
- * which charged nothing (its refund would take back the original request's charge).
+ * which charged nothing (its refund would take back the original request's charge), and
+ * leases already given back.
  */
-function refundsOf(charge: Charge): RefundSpec[] {
-  const refunds: RefundSpec[] = [];
+function refundsOf(charge: Charge): StoreRefundSpec[] {
+  const refunds: StoreRefundSpec[] = [];
+  const releasing = !charge.leasesReleased;
   charge.counters.forEach((counter, i) => {
     const state = charge.states[i]!;
     if (state.replayed === true) return;
+    if (counter.kind === 'lease') {
+      if (releasing) refunds.push({ ...counter, windowStart: undefined });
+      return;
+    }
     // A counter the store charged elsewhere (its overflow counter) is no longer in its group.
     const key = state.key ?? counter.key;
     const group = state.key === undefined ? counter.group : undefined;
@@ -54,19 +82,57 @@ function refundsOf(charge: Charge): RefundSpec[] {
         : { ...counter, key, group, windowStart: undefined },
     );
   });
+  if (releasing) markReleased(charge);
   return refunds;
 }
 
 /**
  * Gives back every charge a decision carries that was not given back yet, each once: marked
  * before the store call, so that a second refund of the same charge gives nothing back.
+ * Returns whether anything was given back.
  */
-export async function refundCharges(decision: Decision): Promise<void> {
+export async function refundCharges(decision: Decision): Promise<boolean> {
+  let any = false;
   for (const charge of chargesOf(decision) ?? []) {
     if (charge.refunded) continue;
     charge.refunded = true;
+    any = true;
     await charge.store.refund(refundsOf(charge));
   }
+  return any;
+}
+
+/** Whether a decision holds leases (concurrency slots) not given back yet. */
+export function holdsLeases(decision: Decision): boolean {
+  return (
+    chargesOf(decision)?.some((charge) => charge.leaseScopes.length > 0 && !charge.leasesReleased) === true
+  );
+}
+
+/** Gives back a decision's leases, once, whatever else its charges took. */
+export async function releaseLeases(decision: Decision): Promise<void> {
+  for (const charge of chargesOf(decision) ?? []) {
+    if (charge.leaseScopes.length === 0 || charge.leasesReleased) continue;
+    markReleased(charge);
+    const leases: StoreRefundSpec[] = [];
+    for (const counter of charge.counters)
+      if (counter.kind === 'lease') leases.push({ ...counter, windowStart: undefined });
+    await charge.store.refund(leases);
+  }
+}
+
+function markReleased(charge: Charge): void {
+  if (charge.leasesReleased) return;
+  charge.leasesReleased = true;
+  tellLeases(charge, -1);
+}
+
+function tellLeases(charge: Charge, change: 1 | -1): void {
+  const { observer } = charge;
+  if (observer === undefined) return;
+  try {
+    for (const scope of charge.leaseScopes) observer.leases({ scope, change });
+  } catch {}
 }
 
 /** Puts the charges of two stacked decisions on the decision that combines them. */

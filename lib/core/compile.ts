@@ -1,6 +1,7 @@
 import { conflict } from '../errors/errors.js';
 import type { CostOption, ScopeOptions, TierOptions } from '../options/options.js';
 import { checkedCostOf } from '../spend/cap.js';
+import type { CalendarPeriod } from '../stores/store.js';
 import { compileKeySource } from './keys.js';
 import type { MaybePromise } from './maybe-promise.js';
 import type { RequestInfo } from './request.js';
@@ -16,12 +17,17 @@ export interface CompiledLimit {
   /** The scope the limit belongs to, and the tier it was compiled for. */
   readonly scope: string;
   readonly tier: string | undefined;
-  /** What it counts: requests (or their weight), or a spending cap's credits. */
-  readonly unit: 'requests' | 'credits';
+  /** What it counts: requests (or their weight), a spending cap's credits, or requests in flight. */
+  readonly unit: 'requests' | 'credits' | 'concurrent-requests';
   readonly name: string;
-  readonly kind: 'window' | 'bucket';
+  readonly kind: 'window' | 'bucket' | 'lease';
   readonly max: number;
+  /** Windows: the window's length (a calendar period's longest). Leases: how long one lasts. */
   readonly windowMs: number;
+  /** Windows counted in calendar periods: the ISO week or the calendar month (see stores/periods.ts). */
+  readonly period?: CalendarPeriod | undefined;
+  /** Leases: the `Retry-After` a refusal advertises, since no one knows when a slot frees. */
+  readonly retryHintMs?: number;
   /** Buckets: ms to regain one unit. */
   readonly intervalMs: number;
   /** `PolicyState.windowMs`: the window's length, or the time a bucket takes to refill from empty. */
@@ -93,16 +99,24 @@ export function compileScopes<Raw>(
 /** Options that are valid one by one but contradict each other within a scope. */
 function checkScope<Raw>(scope: ScopeOptions<Raw>, path: string): void {
   if (scope.tiers !== undefined) {
-    if (scope.limits !== undefined || scope.burst !== undefined || scope.headerLimit !== undefined)
+    if (
+      scope.limits !== undefined ||
+      scope.burst !== undefined ||
+      scope.headerLimit !== undefined ||
+      scope.concurrency !== undefined
+    )
       conflict(
         `${path}.tiers`,
-        `${path}.tiers: a scope with tiers keeps its limits, burst and headerLimit inside each tier`,
+        `${path}.tiers: a scope with tiers keeps its limits, burst, headerLimit and concurrency inside each tier`,
       );
     if (scope.tier === undefined)
       conflict(`${path}.tier`, `${path}.tier is required with tiers: a function naming the tier`);
   } else {
-    if (scope.limits === undefined)
-      conflict(`${path}.limits`, `${path}.limits is required (or tiers with a tier resolver)`);
+    if (scope.limits === undefined && scope.concurrency === undefined)
+      conflict(
+        `${path}.limits`,
+        `${path}.limits is required (or concurrency, or tiers with a tier resolver)`,
+      );
     if (scope.tier !== undefined) conflict(`${path}.tier`, `${path}.tier needs tiers to choose from`);
   }
   if (scope.ipv6Subnet !== undefined && scope.key !== 'ip')

@@ -1,9 +1,10 @@
 import { TollgateError } from '../errors/errors.js';
-import { type CompiledSpendCap, DAY_MS } from '../spend/cap.js';
-import type { CounterGroup, CounterState } from '../stores/store.js';
+import type { CompiledSpendCap } from '../spend/cap.js';
+import type { CounterGroup, CounterState, StoreCounterSpec } from '../stores/store.js';
 import type { CompiledLimit, CompiledScope, CompiledTier } from './compile.js';
 import type { PolicyState } from './decision.js';
 import type { CompiledFailure } from './failure.js';
+import { nextLeaseId } from './lease-ids.js';
 import type { Counted } from './pipeline.js';
 import { policyItem } from './tiers.js';
 
@@ -41,21 +42,49 @@ export function addCounters<Raw>(counted: Counted<Raw>, count: ScopeCount): void
             limit: limit.max,
             cost,
           }
-        : {
-            kind: 'bucket',
-            key: groupKey + limit.keySuffix,
-            group,
-            capacity: limit.max,
-            intervalMs: limit.intervalMs,
-            cost,
-          },
+        : limit.kind === 'bucket'
+          ? {
+              kind: 'bucket',
+              key: groupKey + limit.keySuffix,
+              group,
+              capacity: limit.max,
+              intervalMs: limit.intervalMs,
+              cost,
+            }
+          : leaseCounter(groupKey + limit.keySuffix, limit),
     );
     counted.limits.push(limit);
   }
 }
 
+/** A concurrency limit's counter: one slot per request, whatever the request weighs. */
+function leaseCounter(key: string, limit: CompiledLimit): StoreCounterSpec {
+  return { kind: 'lease', key, limit: limit.max, cost: 1, leaseId: nextLeaseId(), leaseMs: limit.windowMs };
+}
+
 /** A limit's state after the store call. */
-export function policyState(limit: CompiledLimit, state: CounterState): PolicyState {
+export function policyState(limit: CompiledLimit, state: CounterState, now: number): PolicyState {
+  if (limit.kind === 'lease') return leasePolicyState(limit, state, now);
+  if (limit.period === 'month') return monthPolicyState(limit, state);
+  return basePolicyState(limit, state);
+}
+
+/**
+ * A concurrency limit's state. A refusal's retry is a short fixed hint, unless a lease held
+ * ends by itself sooner: a slot frees when a request ends, which no one can foresee.
+ */
+function leasePolicyState(limit: CompiledLimit, state: CounterState, now: number): PolicyState {
+  const retryAt = state.allowed ? state.retryAt : Math.min(state.retryAt, now + limit.retryHintMs!);
+  return { ...basePolicyState(limit, state), windowMs: 0, retryAt, resetAt: Math.max(retryAt, now) };
+}
+
+/** A monthly limit's state: its window, and so its `RateLimit-Policy` item, is this month's. */
+function monthPolicyState(limit: CompiledLimit, state: CounterState): PolicyState {
+  const windowMs = state.resetAt - (state.windowStart ?? state.resetAt - limit.windowMs);
+  return { ...basePolicyState(limit, state), windowMs, policy: policyItem(limit.id, limit.max, windowMs) };
+}
+
+function basePolicyState(limit: CompiledLimit, state: CounterState): PolicyState {
   return {
     id: limit.id,
     scope: limit.scope,
@@ -82,32 +111,36 @@ export function insuredPolicyState(
   limit: CompiledLimit,
   state: CounterState,
   insurance: Extract<CompiledFailure, { kind: 'insurance' }>,
+  now: number,
 ): PolicyState {
   const max = insurance.shrinkMax(limit.max);
+  if (limit.kind === 'lease') return { ...policyState(limit, state, now), limit: max };
   const spanMs = limit.kind === 'window' ? limit.windowMs : max * limit.intervalMs * insurance.divisor;
   return {
-    ...policyState(limit, state),
+    ...policyState(limit, state, now),
     limit: max,
     windowMs: Math.ceil(spanMs),
     policy: policyItem(limit.id, max, spanMs),
   };
 }
 
-/** The spending cap as the limit behind its counter: its max is the request's budget. */
-export function spendLimit<Raw>(cap: CompiledSpendCap<Raw>, budget: number): CompiledLimit {
+/** One period of the spending cap as the limit behind its counter: its max is the request's budget. */
+export function spendLimit<Raw>(cap: CompiledSpendCap<Raw>, index: number, budget: number): CompiledLimit {
+  const period = cap.periods[index]!;
   return {
-    id: cap.id,
+    id: period.id,
     scope: cap.name,
     tier: undefined,
     unit: 'credits',
-    name: 'day',
+    name: period.name,
     kind: 'window',
     max: budget,
-    windowMs: DAY_MS,
+    windowMs: period.windowMs,
+    period: period.calendar,
     intervalMs: 0,
-    spanMs: DAY_MS,
+    spanMs: period.windowMs,
     keySuffix: '',
-    policy: policyItem(cap.id, budget, DAY_MS),
+    policy: period.calendar === 'month' ? '' : policyItem(period.id, budget, period.windowMs),
     pinned: false,
   };
 }

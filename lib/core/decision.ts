@@ -5,9 +5,10 @@ export interface PolicyState {
   readonly scope: string;
   /** The limit's name: `minute`, `hour`, `burst`, … */
   readonly name: string;
-  readonly kind: 'window' | 'bucket';
-  /** What the limit counts: requests (or their weight), or the credits of a spending cap. */
-  readonly unit: 'requests' | 'credits';
+  /** `lease`: a concurrency limit, counting requests in flight. */
+  readonly kind: 'window' | 'bucket' | 'lease';
+  /** What the limit counts: requests (or their weight), a spending cap's credits, or requests in flight. */
+  readonly unit: 'requests' | 'credits' | 'concurrent-requests';
   /** The tier the scope was counted in, when it has tiers. */
   readonly tier: string | undefined;
   /** Units the limit admits per window, or the bucket's capacity. */
@@ -15,7 +16,10 @@ export interface PolicyState {
   readonly remaining: number;
   /** When the limit is whole again (window end, bucket full), ms since epoch. */
   readonly resetAt: number;
-  /** The window's length; for a bucket, the time it takes to refill from empty. */
+  /**
+   * The window's length (this month's, for a monthly cap); for a bucket, the time it takes to
+   * refill from empty; 0 for a concurrency limit.
+   */
   readonly windowMs: number;
   /** Whether this limit admitted the request's cost. */
   readonly allowed: boolean;
@@ -33,8 +37,15 @@ export type DecisionReason =
   /** A scope with `onMissing: 'refuse'` found no key: `<scope>_missing`. */
   | `${string}_missing`
   | 'invalid_cost'
-  /** The spending cap refused: the request costs more than what remains of today's budget. */
+  /**
+   * The spending cap refused: the request costs more than what remains of the period's budget
+   * (`weekly_…`, `monthly_…`, `<n>_day_…` for the other periods).
+   */
   | 'daily_spend_cap_exceeded'
+  | 'weekly_spend_cap_exceeded'
+  | 'monthly_spend_cap_exceeded'
+  /** A concurrency limit refused: `<scope>_concurrency`. */
+  | `${string}_concurrency`
   /** The request costs more than the whole daily budget: it could never succeed. */
   | 'cost_exceeds_cap'
   | 'invalid_idempotency_key'

@@ -1,7 +1,7 @@
 import { TollgateConfigError } from '../errors/errors.js';
 import type { StoreFailurePolicy } from '../options/options.js';
 import { MemoryStore } from '../stores/memory/index.js';
-import type { CounterSpec } from '../stores/store.js';
+import type { StoreCounterSpec } from '../stores/store.js';
 import { compileAllowList, isAddressOrRange } from './ip.js';
 
 export function compileAllowListOption(
@@ -24,7 +24,7 @@ export type CompiledFailure =
   | {
       kind: 'insurance';
       store: MemoryStore;
-      shrink: (counter: CounterSpec) => CounterSpec;
+      shrink: (counter: StoreCounterSpec) => StoreCounterSpec;
       shrinkMax: (max: number) => number;
       divisor: number;
     };
@@ -41,8 +41,8 @@ export function compileFailurePolicy(policy: StoreFailurePolicy, now: () => numb
     shrinkMax,
     divisor,
     shrink: (counter) =>
-      counter.kind === 'window'
-        ? { ...counter, limit: shrinkMax(counter.limit) }
-        : { ...counter, capacity: shrinkMax(counter.capacity), intervalMs: counter.intervalMs * divisor },
+      counter.kind === 'bucket'
+        ? { ...counter, capacity: shrinkMax(counter.capacity), intervalMs: counter.intervalMs * divisor }
+        : { ...counter, limit: shrinkMax(counter.limit) },
   };
 }

@@ -2,10 +2,10 @@ import { isoSeconds } from '../http/headers.js';
 import { requestIdOf } from '../http/request-id.js';
 import type { TollgateOptions } from '../options/options.js';
 import type { ErrorDescription, Serializer } from '../serializers/index.js';
-import { type CompiledSpendCap, resolveBudget, spendCounter } from '../spend/cap.js';
+import { type CompiledSpendCap, resolveBudgets, spendCounter } from '../spend/cap.js';
 import { cancelSettlement, carrySettlement } from '../spend/settlement.js';
 import type { Store } from '../stores/store.js';
-import { carryCharges, refundCharges } from './charges.js';
+import { carryCharges, refundCharges, releaseLeases } from './charges.js';
 import type { Decision } from './decision.js';
 import { storeValue } from './keys.js';
 import type { MaybePromise } from './maybe-promise.js';
@@ -23,13 +23,23 @@ export interface Refusal {
   readonly requestId: string;
 }
 
-/** A spending cap's state for one key, as `GET /billing/usage/requests` shows it. */
-export interface Usage {
+/** A spending cap's state in one period for one key. */
+export interface PeriodUsage {
   readonly used: number;
   readonly remaining: number;
   readonly cap: number;
-  /** The next 00:00 UTC, ISO-8601. */
+  /** When the period clears (the next 00:00 UTC for a day), ISO-8601. */
   readonly resets_at: string;
+}
+
+/**
+ * A spending cap's state for one key, as `GET /billing/usage/requests` shows it. The top-level
+ * fields are the period with the fewest credits left, what the caller can spend now (with a
+ * daily cap alone, the day: the shape clients of a daily cap know); `periods` has every period
+ * by name (`day`, `week`, `month`, `<n>d`) when the cap has another than the day.
+ */
+export interface Usage extends PeriodUsage {
+  readonly periods?: Readonly<Record<string, PeriodUsage>>;
 }
 
 export interface Limiter<Raw = unknown> {
@@ -45,13 +55,19 @@ export interface Limiter<Raw = unknown> {
    * Works for any limiter's decision; a decision is refunded at most once.
    */
   refund(decision: Decision): Promise<void>;
+  /**
+   * Gives back the concurrency slots a decision holds, once (the adapters do it when the response
+   * ends). For applications that call `check` themselves.
+   */
+  release(decision: Decision): Promise<void>;
   /** A decision covering an earlier limiter's admitted decision and this one's: stacked middleware. */
   combine(earlier: Decision, later: Decision): Decision;
   /**
    * The spending cap's usage for a key as the cap's key source yields it (a user id, an API
-   * key): `{ used, remaining, cap, resets_at }`. `budget` is needed when the budget is a function.
+   * key): `{ used, remaining, cap, resets_at }` (and `periods`). `budget` is needed when a
+   * budget is a function: a number, or one per period in the order of `spendCap.budgets`.
    */
-  getUsage(key: string, budget?: number): Promise<Usage>;
+  getUsage(key: string, budget?: number | readonly number[]): Promise<Usage>;
   /** The spending cap's usage for the caller of a request; `undefined` when the request has no key. */
   usageOf(req: RequestInfo<Raw>): Promise<Usage | undefined>;
   /** Reports an error that happened after the response (a failed settlement) to `onError`. */
@@ -78,7 +94,8 @@ export function createLimiter<Raw = unknown>(options: TollgateOptions<Raw>): Lim
   const plan = compilePlan(options);
   const limiter: Limiter<Raw> = {
     check: async (req) => decide(plan, req),
-    refund,
+    refund: (decision) => refund(plan, decision),
+    release: releaseLeases,
     combine: (earlier, later) => combine(plan, earlier, later),
     getUsage: (key, budget) => getUsage(plan, key, budget),
     usageOf: (req) => usageOf(plan, req),
@@ -88,7 +105,7 @@ export function createLimiter<Raw = unknown>(options: TollgateOptions<Raw>): Lim
       } catch {}
     },
     refusal: (decision, req) => refusal(plan.serializer, decision, req),
-    store: plan.store,
+    store: plan.ownStore,
     serializer: plan.serializer,
   };
   plans.set(limiter, plan);
@@ -113,10 +130,13 @@ export function requestPropertyNameOf(limiter: Limiter<never>): string {
   return (plans.get(limiter) as Plan<unknown> | undefined)?.requestPropertyName ?? 'rateLimit';
 }
 
-async function refund(decision: Decision): Promise<void> {
+async function refund<Raw>(plan: Plan<Raw>, decision: Decision): Promise<void> {
   // The whole charge comes back here: a settlement after the response must not give it again.
   cancelSettlement(decision);
-  await refundCharges(decision);
+  if ((await refundCharges(decision)) && plan.observer !== undefined)
+    try {
+      plan.observer.refunded({ cause: 'refund' });
+    } catch {}
 }
 
 function combine<Raw>(plan: Plan<Raw>, earlier: Decision, later: Decision): Decision {
@@ -143,31 +163,48 @@ function spendCapOf<Raw>(plan: Plan<Raw>): CompiledSpendCap<Raw> {
   return plan.spendCap;
 }
 
-async function readUsage<Raw>(plan: Plan<Raw>, key: string, budget: number): Promise<Usage> {
-  const counter = spendCounter(spendCapOf(plan), { key, budget, cost: 0, idempotencyKey: undefined });
-  const result = await plan.store.peek([counter]);
-  const state = result.counters[0]!;
+async function readUsage<Raw>(plan: Plan<Raw>, key: string, budgets: readonly number[]): Promise<Usage> {
+  const cap = spendCapOf(plan);
+  const counters = budgets.map((budget, i) =>
+    spendCounter(cap, i, { key, budget, cost: 0, idempotencyKey: undefined }),
+  );
+  const result = await plan.store.peek(counters);
+  const usages = result.counters.map(
+    (state, i): PeriodUsage => ({
+      used: budgets[i]! - state.remaining,
+      remaining: state.remaining,
+      cap: budgets[i]!,
+      resets_at: isoSeconds(state.resetAt),
+    }),
+  );
+  let tightest = usages[0]!;
+  for (const usage of usages) if (usage.remaining < tightest.remaining) tightest = usage;
+  if (cap.periods.length === 1 && cap.periods[0]!.name === 'day') return tightest;
   return {
-    used: budget - state.remaining,
-    remaining: state.remaining,
-    cap: budget,
-    resets_at: isoSeconds(state.resetAt),
+    ...tightest,
+    periods: Object.fromEntries(cap.periods.map((period, i) => [period.name, usages[i]!])),
   };
 }
 
-async function getUsage<Raw>(plan: Plan<Raw>, key: string, budget?: number): Promise<Usage> {
+async function getUsage<Raw>(
+  plan: Plan<Raw>,
+  key: string,
+  budget?: number | readonly number[],
+): Promise<Usage> {
   const cap = spendCapOf(plan);
-  const resolved = budget ?? cap.fixedBudget;
-  if (resolved === undefined)
-    throw new TypeError('getUsage needs the budget when spendCap.budget is a function');
-  return readUsage(plan, storeValue(key, cap.hashKeys), resolved);
+  const budgets = budget === undefined ? cap.fixedBudgets : typeof budget === 'number' ? [budget] : budget;
+  if (budgets === undefined || budgets.length !== cap.periods.length)
+    throw new TypeError(
+      'getUsage needs a budget for each period of the spending cap when its budgets are functions',
+    );
+  return readUsage(plan, storeValue(key, cap.hashKeys), budgets);
 }
 
 async function usageOf<Raw>(plan: Plan<Raw>, req: RequestInfo<Raw>): Promise<Usage | undefined> {
   const cap = spendCapOf(plan);
   const key = await cap.keyOf(req);
   if (key === undefined) return undefined;
-  return readUsage(plan, key, await resolveBudget(cap, req));
+  return readUsage(plan, key, await resolveBudgets(cap, req));
 }
 
 function refusal<Raw>(serializer: Serializer, decision: Decision, req: RequestInfo<Raw>): Refusal {

@@ -1,5 +1,5 @@
-import { recordSettlement } from '../spend/settlement.js';
-import type { ConsumeResult, CounterSpec, Store } from '../stores/store.js';
+import { recordSettlement, type WindowRefund } from '../spend/settlement.js';
+import type { ConsumeResult, Store, StoreCounterSpec } from '../stores/store.js';
 import { attachCharges, chargeOf } from './charges.js';
 import { insuredPolicyState, policyState } from './counters.js';
 import type { Decision, PolicyState } from './decision.js';
@@ -11,7 +11,7 @@ import type { Plan } from './plan.js';
 /** What a store call charged, and where: the limiter's store, or the insurance store. */
 export interface Charged {
   readonly store: Store;
-  readonly counters: readonly CounterSpec[];
+  readonly counters: readonly StoreCounterSpec[];
   readonly result: ConsumeResult;
   /** The limiter's store's error, when the insurance store answered instead. */
   readonly error?: unknown;
@@ -27,14 +27,16 @@ export interface EarlyRefusal {
 
 const EARLY_MESSAGES: Readonly<Record<string, string>> = {
   invalid_cost: 'The request cost must be a non-negative safe integer',
-  cost_exceeds_cap: 'The request costs more than the whole daily spending cap',
+  cost_exceeds_cap: 'The request costs more than the whole spending cap of one of its periods',
   cost_exceeds_limit: 'The request costs more than a limit admits in a whole window',
   invalid_idempotency_key: 'The Idempotency-Key header must be 1 to 255 printable characters',
 };
 
 /** Tells the hooks of a decision, then returns it. */
 export function finish<Raw>(counted: Counted<Raw>, decision: Decision): Decision {
-  const { onDecision, onRefusal } = counted.plan.hooks;
+  const { hooks, observer } = counted.plan;
+  const { onDecision, onRefusal } = hooks;
+  if (observer !== undefined) observe(counted.plan, decision);
   // A hook that throws must not turn a decision into a 500: hooks are for logs and metrics.
   try {
     onDecision?.(decision, counted.req);
@@ -45,6 +47,19 @@ export function finish<Raw>(counted: Counted<Raw>, decision: Decision): Decision
     } catch {}
   }
   return decision;
+}
+
+/** What a request passed over by `skip` or the allow list decides: nothing, but an observer counts it. */
+export function passedOver<Raw>(plan: Plan<Raw>): undefined {
+  if (plan.observer !== undefined) observe(plan, undefined);
+  return undefined;
+}
+
+function observe<Raw>(plan: Plan<Raw>, decision: Decision | undefined): void {
+  // Like the hooks, an observer that throws must not turn a decision into a 500.
+  try {
+    plan.observer!.decided({ decision, failurePolicy: plan.failure.kind });
+  } catch {}
 }
 
 export function refusedBefore<Raw>(counted: Counted<Raw>, refusal: EarlyRefusal): Decision {
@@ -94,8 +109,8 @@ export function concluded<Raw>(counted: Counted<Raw>, charged: Charged): Decisio
   const insured = store !== plan.store;
   const policies: PolicyState[] = limits.map((limit, i) =>
     insured && plan.failure.kind === 'insurance'
-      ? insuredPolicyState(limit, result.counters[i]!, plan.failure)
-      : policyState(limit, result.counters[i]!),
+      ? insuredPolicyState(limit, result.counters[i]!, plan.failure, result.now)
+      : policyState(limit, result.counters[i]!, result.now),
   );
   const decision = plan.summarise({
     policies,
@@ -105,15 +120,33 @@ export function concluded<Raw>(counted: Counted<Raw>, charged: Charged): Decisio
     policyField: insured ? undefined : fixedPolicyField(counted),
   });
   if (!result.admitted) return decision;
-  attachCharges(decision, [chargeOf(store, counters, result.counters)]);
-  const spend = spendAt < 0 ? undefined : counters[spendAt];
-  const spent = spendAt < 0 ? undefined : result.counters[spendAt];
-  if (spend?.kind === 'window' && spent !== undefined && spent.replayed !== true) {
-    // Settled where it was charged: the store's overflow counter, when it used one.
-    const reserved = { ...spend, key: spent.key ?? spend.key, windowStart: spent.windowStart ?? 0 };
-    recordSettlement(decision, { store, reserved, refundWhen: plan.spendCap!.refundWhen });
-  }
+  attachCharges(decision, [chargeOf(store, counters, result.counters, { limits, observer: plan.observer })]);
+  if (spendAt >= 0) reserveSpend(counted, charged, decision);
   return decision;
+}
+
+/** Records the spending cap's charge in each of its periods, to be settled after the response. */
+function reserveSpend<Raw>(counted: Counted<Raw>, charged: Charged, decision: Decision): void {
+  const { plan, spendAt } = counted;
+  const cap = plan.spendCap!;
+  const reserved: WindowRefund[] = [];
+  for (let i = spendAt; i < spendAt + cap.periods.length; i++) {
+    const spend = charged.counters[i];
+    const spent = charged.result.counters[i];
+    // A replayed period was charged by the original request: it is that request's to settle.
+    if (spend?.kind !== 'window' || spent === undefined || spent.replayed === true) continue;
+    // Settled where it was charged: the store's overflow counter, when it used one.
+    reserved.push({ ...spend, key: spent.key ?? spend.key, windowStart: spent.windowStart ?? 0 });
+  }
+  if (reserved.length === 0) return;
+  recordSettlement(decision, {
+    store: charged.store,
+    reserved,
+    credits: reserved[0]!.cost,
+    refundWhen: cap.refundWhen,
+    cap: cap.name,
+    observer: plan.observer,
+  });
 }
 
 /** The precomputed `RateLimit-Policy`, when this request was counted by every scope. */
@@ -122,5 +155,5 @@ function fixedPolicyField<Raw>(counted: Counted<Raw>): string | undefined {
   if (fixed === undefined) return undefined;
   const used = counted.counters.length;
   if (counted.spendAt < 0) return used === fixed.count ? fixed.field : undefined;
-  return used === fixed.count + 1 ? fixed.withCap : undefined;
+  return used === fixed.count + counted.plan.spendCap!.periods.length ? fixed.withCap : undefined;
 }

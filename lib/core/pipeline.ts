@@ -1,10 +1,10 @@
-import { type CompiledSpendCap, idempotencyKeyOf, resolveBudget, spendCounter } from '../spend/cap.js';
-import type { ConsumeResult, CounterSpec } from '../stores/store.js';
+import { type CompiledSpendCap, idempotencyKeyOf, resolveBudgets, spendCounter } from '../spend/cap.js';
+import type { ConsumeResult, StoreCounterSpec } from '../stores/store.js';
 import type { CompiledLimit, CompiledScope, CompiledTier } from './compile.js';
 import { addCounters, spendLimit, tierNamed } from './counters.js';
 import type { Decision } from './decision.js';
 import { isPromiseLike, type MaybePromise, resume } from './maybe-promise.js';
-import { afterStoreFailure, concluded, finish, refusedBefore, unlimited } from './outcomes.js';
+import { afterStoreFailure, concluded, finish, passedOver, refusedBefore, unlimited } from './outcomes.js';
 import type { Plan } from './plan.js';
 import type { RequestInfo } from './request.js';
 
@@ -20,11 +20,11 @@ import type { RequestInfo } from './request.js';
 export interface Counted<Raw> {
   readonly plan: Plan<Raw>;
   readonly req: RequestInfo<Raw>;
-  readonly counters: CounterSpec[];
+  readonly counters: StoreCounterSpec[];
   readonly limits: CompiledLimit[];
   /** The cost of the first limit counted: the decision's `cost`. */
   firstCost: number | undefined;
-  /** Where the spending cap's counter is, or -1. */
+  /** Where the spending cap's counters (one per period) start, or -1. */
   spendAt: number;
 }
 
@@ -33,10 +33,13 @@ interface Draft<Raw> extends Counted<Raw> {
   scope: number;
   key: string;
   tier: CompiledTier | undefined;
-  budget: number;
+  /** The spending cap's budget in each of its periods. */
+  budgets: readonly number[];
 }
 
 type Outcome = MaybePromise<Decision | undefined>;
+
+const NO_BUDGETS: readonly number[] = [];
 
 /** Decides a request: synchronously when nothing it runs answers with a promise. */
 export function decide<Raw>(plan: Plan<Raw>, req: RequestInfo<Raw>): Outcome {
@@ -50,16 +53,16 @@ export function decide<Raw>(plan: Plan<Raw>, req: RequestInfo<Raw>): Outcome {
     scope: 0,
     key: '',
     tier: undefined,
-    budget: 0,
+    budgets: NO_BUDGETS,
   };
   if (plan.skip === undefined) return afterSkip(draft, false);
   return resume(plan.skip(req), draft, afterSkip);
 }
 
 function afterSkip<Raw>(draft: Draft<Raw>, skipped: boolean): Outcome {
-  if (skipped) return undefined;
+  if (skipped) return passedOver(draft.plan);
   const { allowListed } = draft.plan;
-  if (allowListed?.(draft.req.ip)) return undefined;
+  if (allowListed?.(draft.req.ip)) return passedOver(draft.plan);
   return nextScope(draft);
 }
 
@@ -128,26 +131,31 @@ function withSpendKey<Raw>(draft: Draft<Raw>, key: string | undefined): Outcome 
     return refusedBefore(draft, { status: 401, reason: `${cap.name}_missing`, owner: cap });
   }
   draft.key = key;
-  return resume(resolveBudget(cap, draft.req), draft, withBudget);
+  return resume(resolveBudgets(cap, draft.req), draft, withBudgets);
 }
 
-function withBudget<Raw>(draft: Draft<Raw>, budget: number): Outcome {
-  draft.budget = budget;
+function withBudgets<Raw>(draft: Draft<Raw>, budgets: readonly number[]): Outcome {
+  draft.budgets = budgets;
   return resume(draft.plan.spendCap!.costOf(draft.req), draft, withSpendCost);
 }
 
 function withSpendCost<Raw>(draft: Draft<Raw>, cost: number | undefined): Outcome {
   const cap: CompiledSpendCap<Raw> = draft.plan.spendCap!;
   if (cost === undefined) return refusedBefore(draft, { status: 400, reason: 'invalid_cost', owner: cap });
-  if (cost > draft.budget)
+  const { budgets } = draft;
+  // A cost above a period's whole budget could never be admitted: no Retry-After would hold.
+  if (budgets.some((budget) => cost > budget))
     return refusedBefore(draft, { status: 400, reason: 'cost_exceeds_cap', owner: cap });
   const idempotencyKey = idempotencyKeyOf(cap, draft.req);
   if (idempotencyKey === false)
     return refusedBefore(draft, { status: 400, reason: 'invalid_idempotency_key', owner: cap });
   draft.firstCost ??= cost;
   draft.spendAt = draft.counters.length;
-  draft.counters.push(spendCounter(cap, { key: draft.key, budget: draft.budget, cost, idempotencyKey }));
-  draft.limits.push(spendLimit(cap, draft.budget));
+  for (let i = 0; i < budgets.length; i++) {
+    const budget = budgets[i]!;
+    draft.counters.push(spendCounter(cap, i, { key: draft.key, budget, cost, idempotencyKey }));
+    draft.limits.push(spendLimit(cap, i, budget));
+  }
   return consume(draft);
 }
 

@@ -1,16 +1,18 @@
-import { conflict } from '../errors/errors.js';
+import { conflict, TollgateConfigError } from '../errors/errors.js';
 import { headerFormat } from '../http/headers.js';
 import type { TollgateOptions } from '../options/options.js';
 import { tollgateOptionsSchema } from '../options/options.js';
 import { validateOptions } from '../options/validation.js';
 import { problem, type Serializer } from '../serializers/index.js';
-import { type CompiledSpendCap, compileSpendCap, DAY_MS } from '../spend/cap.js';
+import { type CompiledSpendCap, compileSpendCap } from '../spend/cap.js';
 import { MemoryStore } from '../stores/memory/index.js';
 import type { Store } from '../stores/store.js';
 import { type CompiledScope, compileScopes } from './compile.js';
 import type { Decision } from './decision.js';
 import { type CompiledFailure, compileAllowListOption, compileFailurePolicy } from './failure.js';
 import type { MaybePromise } from './maybe-promise.js';
+import { observeStore } from './observed-store.js';
+import type { TollgateObserver } from './observer.js';
 import type { RequestInfo } from './request.js';
 import { createSummariser, type Summariser } from './summarise.js';
 import { policyItem } from './tiers.js';
@@ -24,7 +26,10 @@ export interface Plan<Raw> {
   readonly spendCap: CompiledSpendCap<Raw> | undefined;
   readonly skip: ((req: RequestInfo<Raw>) => MaybePromise<boolean>) | undefined;
   readonly allowListed: ((ip: string | undefined) => boolean) | undefined;
+  /** The store the pipeline calls: the limiter's own, timed when there is an observer. */
   readonly store: Store;
+  /** The limiter's own store, as `limiter.store` gives it. */
+  readonly ownStore: Store;
   readonly now: () => number;
   readonly failure: CompiledFailure;
   readonly summarise: Summariser;
@@ -32,6 +37,8 @@ export interface Plan<Raw> {
   readonly fixedPolicy: FixedPolicy | undefined;
   readonly serializer: Serializer;
   readonly hooks: Hooks<Raw>;
+  /** The `metrics` option: told of decisions, store calls, spend and leases. */
+  readonly observer: TollgateObserver | undefined;
   /** Where adapters put the decision: `req[name]`, `res.locals[name]`, `ctx.state[name]`. */
   readonly requestPropertyName: string;
 }
@@ -58,12 +65,15 @@ export function compilePlan<Raw>(options: TollgateOptions<Raw>): Plan<Raw> {
   const spendCap = options.spendCap === undefined ? undefined : compileSpendCap(options.spendCap, prefix);
   checkSpendCap(options, scopes);
   const now = options.now ?? Date.now;
+  const ownStore = options.store ?? new MemoryStore({ now });
+  const observer = options.metrics;
   return {
     scopes,
     spendCap,
     skip: options.skip,
     allowListed: compileAllowListOption(options.allowList),
-    store: options.store ?? new MemoryStore({ now }),
+    store: observer === undefined ? ownStore : observeStore(ownStore, observer),
+    ownStore,
     now,
     failure: compileFailurePolicy(options.onStoreError ?? 'open', now),
     summarise: createSummariser({
@@ -74,6 +84,7 @@ export function compilePlan<Raw>(options: TollgateOptions<Raw>): Plan<Raw> {
     fixedPolicy: fixedPolicyOf(scopes, spendCap),
     serializer: options.serializer ?? problem,
     hooks: { onDecision: options.onDecision, onRefusal: options.onRefusal, onError: options.onError },
+    observer,
     requestPropertyName: options.requestPropertyName ?? 'rateLimit',
   };
 }
@@ -81,11 +92,34 @@ export function compilePlan<Raw>(options: TollgateOptions<Raw>): Plan<Raw> {
 function checkSpendCap<Raw>(options: TollgateOptions<Raw>, scopes: readonly CompiledScope<Raw>[]): void {
   const cap = options.spendCap;
   if (cap === undefined) return;
-  if (typeof cap.cost === 'number' && typeof cap.budget === 'number' && cap.cost > cap.budget)
-    conflict(
-      'spendCap.cost',
-      `spendCap.cost (${cap.cost}) is above spendCap.budget (${cap.budget}): no request could ever be admitted`,
+  if (cap.budgets === undefined && cap.budget === undefined)
+    throw new TollgateConfigError(
+      'ERR_TOLLGATE_INVALID_OPTION',
+      'spendCap.budget',
+      'tollgate options: spendCap.budget is required (or spendCap.budgets)',
     );
+  if (cap.budgets !== undefined && (cap.budget !== undefined || cap.period !== undefined))
+    conflict(
+      'spendCap.budgets',
+      'spendCap.budgets replaces spendCap.budget and spendCap.period: give one or the other',
+    );
+  const budgets = cap.budgets ?? [{ period: cap.period ?? 'day', budget: cap.budget! }];
+  const periods = new Set<string>();
+  budgets.forEach(({ period, budget }, index) => {
+    const at = cap.budgets === undefined ? 'spendCap.budget' : `spendCap.budgets[${index}].budget`;
+    if (typeof cap.cost === 'number' && typeof budget === 'number' && cap.cost > budget)
+      conflict(
+        'spendCap.cost',
+        `spendCap.cost (${cap.cost}) is above ${at} (${budget}): no request could ever be admitted`,
+      );
+    const name = typeof period === 'string' ? period : period.days === 1 ? 'day' : `${period.days}d`;
+    if (periods.has(name))
+      conflict(
+        `spendCap.budgets[${index}].period`,
+        `spendCap.budgets[${index}].period repeats the period ${name}`,
+      );
+    periods.add(name);
+  });
   const name = cap.name ?? 'spend';
   if (scopes.some((scope) => scope.name === name))
     conflict('spendCap.name', `spendCap.name "${name}" is used by a scope; give the cap its own name`);
@@ -102,7 +136,13 @@ function fixedPolicyOf<Raw>(
   if (!scopes.every((scope) => scope.only !== undefined)) return undefined;
   const limits = scopes.flatMap((scope) => scope.only!.limits);
   const field = limits.map((limit) => limit.policy).join(', ');
-  const capItem = cap?.fixedBudget === undefined ? undefined : policyItem(cap.id, cap.fixedBudget, DAY_MS);
+  // A month's length changes from one month to the next: its item is made per decision.
+  const capItem =
+    cap?.fixedBudgets === undefined || cap.periods.some((period) => period.calendar === 'month')
+      ? undefined
+      : cap.periods
+          .map((period, i) => policyItem(period.id, cap.fixedBudgets![i]!, period.windowMs))
+          .join(', ');
   const withCap = capItem === undefined ? undefined : limits.length === 0 ? capItem : `${field}, ${capItem}`;
   return { count: limits.length, field, withCap };
 }

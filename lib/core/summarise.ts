@@ -1,4 +1,5 @@
-import { formatHeaders, type HeaderFormat } from '../http/headers.js';
+import { formatHeaders, type HeaderFormat, isoSeconds } from '../http/headers.js';
+import { periodNamed } from '../spend/periods.js';
 import type { Decision, PolicyState } from './decision.js';
 import { describeDuration } from './duration.js';
 
@@ -54,7 +55,7 @@ export function createSummariser({ shadow, format, scopes }: SummaryContext): Su
     const reason = allowed
       ? undefined
       : binding?.unit === 'credits'
-        ? 'daily_spend_cap_exceeded'
+        ? periodNamed(binding.name).reason
         : binding?.id;
     const scope = binding === undefined ? undefined : scopeByName.get(binding.scope);
     return {
@@ -109,8 +110,16 @@ function closer(a: PolicyState, b: PolicyState): boolean {
 /** `Rate limit exceeded for ip: 100 requests per 1 minute.` The default refusal text. */
 function rateMessage(message: string | undefined, reported: PolicyState): string {
   if (message !== undefined) return message;
-  if (reported.unit === 'credits')
-    return `Daily spending cap of ${reported.limit} credits exceeded; it resets at 00:00 UTC`;
+  if (reported.unit === 'credits') {
+    const period = periodNamed(reported.name);
+    const when =
+      period.calendar === undefined && period.name !== 'day'
+        ? `at ${isoSeconds(reported.resetAt)}`
+        : period.clears;
+    return `${period.adjective} spending cap of ${reported.limit} credits exceeded; it resets ${when}`;
+  }
+  if (reported.unit === 'concurrent-requests')
+    return `Too many requests in flight for ${reported.scope}: at most ${reported.limit} at once`;
   const per = reported.kind === 'window' ? describeDuration(reported.windowMs) : 'burst';
   return `Rate limit exceeded for ${reported.scope}: ${reported.limit} requests per ${per}`;
 }

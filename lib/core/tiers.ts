@@ -1,6 +1,7 @@
 import { conflict } from '../errors/errors.js';
 import type { LimitOptions, TierOptions } from '../options/options.js';
 import type { CompiledLimit, CompiledTier } from './compile.js';
+import { concurrencyLimit } from './concurrency.js';
 import { nameDuration, parseDuration } from './duration.js';
 
 /** A tier's options compiled into its limits: each window, and the burst bucket. */
@@ -9,7 +10,7 @@ import { nameDuration, parseDuration } from './duration.js';
 export const MAX_WINDOW_MS = 2_147_483_647;
 
 /** Where a tier is compiled: its scope, its name (none for a scope without tiers), its option path. */
-interface TierSite {
+export interface TierSite {
   readonly scope: string;
   readonly tier: string | undefined;
   readonly path: string;
@@ -30,13 +31,17 @@ export function compileTier(
   path: string,
 ): CompiledTier {
   const site: TierSite = { scope: scopeName, tier: tierName, path };
-  const windows = tier.limits.map((limit, index) => parseWindow(limit, `${path}.limits[${index}]`));
+  const windows = (tier.limits ?? []).map((limit, index) => parseWindow(limit, `${path}.limits[${index}]`));
   checkWindows(windows, tier, path);
   const limits = windows.map((window) =>
     limitOf(site, { ...window, kind: 'window', intervalMs: 0, pinned: tier.headerLimit === window.name }),
   );
   if (tier.burst !== undefined) limits.push(burstLimit(site, windows, tier.burst, tier.headerLimit));
-  return { name: tierName, unlimited: false, limits, maxCost: Math.min(...limits.map((limit) => limit.max)) };
+  // A request's weight is for its windows and burst: it takes one slot in flight whatever it weighs.
+  const maxCost = Math.min(...limits.map((limit) => limit.max));
+  if (tier.concurrency !== undefined)
+    limits.push(concurrencyLimit(site, tier.concurrency, `${path}.concurrency`));
+  return { name: tierName, unlimited: false, limits, maxCost };
 }
 
 function parseWindow(limit: LimitOptions, at: string): ParsedWindow {
@@ -70,7 +75,7 @@ function checkWindows(windows: readonly ParsedWindow[], tier: TierOptions, path:
   });
   const names = new Set<string>();
   for (const window of windows) {
-    if (names.has(window.name) || window.name === 'burst')
+    if (names.has(window.name) || window.name === 'burst' || window.name === 'concurrency')
       conflict(`${window.at}.name`, `${window.at}.name "${window.name}" is not unique within the scope`);
     names.add(window.name);
   }
@@ -86,6 +91,8 @@ function burstLimit(
   burst: number,
   headerLimit: string | undefined,
 ): CompiledLimit {
+  if (windows.length === 0)
+    conflict(`${site.path}.burst`, `${site.path}.burst needs limits: their rate refills it`);
   const rate =
     windows.find((w) => w.windowMs === 60_000) ??
     windows.reduce((shortest, w) => (w.windowMs < shortest.windowMs ? w : shortest));

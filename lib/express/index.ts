@@ -1,7 +1,9 @@
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
+import { holdsLeases } from '../core/charges.js';
 import type { Decision } from '../core/decision.js';
 import { createLimiter, decideNow, type Limiter, requestPropertyNameOf } from '../core/limiter.js';
 import { isPromiseLike, type MaybePromise } from '../core/maybe-promise.js';
+import { releaseWhenDone } from '../core/release.js';
 import type { RequestInfo } from '../core/request.js';
 import { TollgateConfigError } from '../errors/errors.js';
 import { decisionFor, stackDecision } from '../http/decisions.js';
@@ -75,6 +77,8 @@ export function rateLimit(options: ExpressOptions | Limiter<Request>): RequestHa
         info.pin();
         settleWhenDone(res, combined, info, limiter.reportError);
       }
+      // Concurrency slots go back when the response ends, however it ends.
+      if (holdsLeases(combined)) releaseWhenDone(res, combined, (error) => limiter.reportError(error, info));
     } catch (error) {
       next(error);
       return;

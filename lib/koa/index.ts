@@ -1,8 +1,10 @@
 import type Koa from 'koa';
 import type { Context, Middleware, Next } from 'koa';
+import { holdsLeases } from '../core/charges.js';
 import type { Decision } from '../core/decision.js';
 import { createLimiter, decideNow, type Limiter, requestPropertyNameOf } from '../core/limiter.js';
 import { isPromiseLike, type MaybePromise } from '../core/maybe-promise.js';
+import { releaseWhenDone } from '../core/release.js';
 import type { RequestInfo } from '../core/request.js';
 import { TollgateConfigError } from '../errors/errors.js';
 import { decisionFor, stackDecision } from '../http/decisions.js';
@@ -63,6 +65,9 @@ export function rateLimit(options: KoaOptions | Limiter<Context>): Middleware {
         info.pin();
         settleWhenDone(ctx.res, combined, info, limiter.reportError);
       }
+      // Concurrency slots go back when the response ends, however it ends.
+      if (holdsLeases(combined))
+        releaseWhenDone(ctx.res, combined, (error) => limiter.reportError(error, info));
       return next();
     }
     // A refusal here must not leave the charges of tollgate middleware mounted earlier.

@@ -1,5 +1,6 @@
 import type { Decision } from '../core/decision.js';
 import type { MaybePromise } from '../core/maybe-promise.js';
+import type { TollgateObserver } from '../core/observer.js';
 import type { RequestInfo } from '../core/request.js';
 import type { Serializer } from '../serializers/index.js';
 import type { Store } from '../stores/store.js';
@@ -9,6 +10,7 @@ import { type SpendCapOptions, spendCapOptionsSchema } from './spend-cap-options
 import type { JsonSchema } from './validation.js';
 
 export type {
+  ConcurrencyOptions,
   CostOption,
   KeyFunction,
   KeySource,
@@ -17,7 +19,7 @@ export type {
   TierOptions,
 } from './scope-options.js';
 export { scopeOptionsSchema } from './scope-options.js';
-export type { SpendCapOptions } from './spend-cap-options.js';
+export type { BudgetOption, SpendBudget, SpendCapOptions, SpendPeriod } from './spend-cap-options.js';
 export { spendCapOptionsSchema } from './spend-cap-options.js';
 
 export type HeaderDialect = 'x-ratelimit' | 'ratelimit' | 'ietf';
@@ -34,7 +36,7 @@ export type StoreFailurePolicy =
 export interface TollgateOptions<Raw = unknown> {
   /** The scopes every request is counted against, checked together in one store call. */
   scopes?: ScopeOptions<Raw>[];
-  /** A daily spending cap, decided in the same store call as the scopes. */
+  /** A spending cap (per day, week, month, or several at once), decided in the same store call as the scopes. */
   spendCap?: SpendCapOptions<Raw>;
   /** Where counters live. Defaults to a new `MemoryStore` using `now`. */
   store?: Store;
@@ -71,6 +73,11 @@ export interface TollgateOptions<Raw = unknown> {
    * `ctx.state[name]` in Koa. Defaults to `'rateLimit'`.
    */
   requestPropertyName?: string;
+  /**
+   * Metrics: `prometheusMetrics()` or `openTelemetryMetrics()` from `tollgate/metrics`, or any
+   * `TollgateObserver`. One may serve several limiters.
+   */
+  metrics?: TollgateObserver;
 }
 
 const dialectSchema = {
@@ -138,6 +145,10 @@ export const tollgateOptionsSchema = {
       expected: 'a serializer: a preset such as serializers.problem, or defineSerializer(fn)',
     },
     now: { typeofFunction: true, expected: 'a function returning ms since epoch' },
+    metrics: {
+      methods: ['decided', 'storeCall', 'spend', 'refunded', 'leases'],
+      expected: "a TollgateObserver, e.g. prometheusMetrics() from 'tollgate/metrics'",
+    },
     requestPropertyName: {
       type: 'string',
       pattern: '^[A-Za-z_$][A-Za-z0-9_$]{0,63}$',

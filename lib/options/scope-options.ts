@@ -47,9 +47,24 @@ export interface LimitOptions {
   name?: string;
 }
 
+/** A concurrency limit's options, when more than its `max` is set. */
+export interface ConcurrencyOptions {
+  /** Requests in flight at once per scope value. */
+  max: number;
+  /**
+   * How long a slot is held at most when it is never given back (the process died mid-request):
+   * ms or `'90s'`, `'5m'`. Set it above the longest a request may run (your handler's or
+   * proxy's timeout): a slot that ends before its request lets one more request in. Defaults
+   * to `'60s'`.
+   */
+  lease?: number | string;
+  /** Seconds in the `Retry-After` of a refusal. Defaults to `1`. */
+  retryAfter?: number;
+}
+
 export interface TierOptions {
-  /** The windows of this tier, all enforced together. */
-  limits: LimitOptions[];
+  /** The windows of this tier, all enforced together. Required unless `concurrency` is set. */
+  limits?: LimitOptions[];
   /**
    * A burst allowance: a token bucket of this capacity, refilled at the per-minute limit's
    * rate (or the shortest window's rate when there is no minute limit). At most `burst` units
@@ -62,6 +77,13 @@ export interface TierOptions {
    * Defaults to the limit closest to refusing.
    */
   headerLimit?: string;
+  /**
+   * Requests in flight at once per scope value (the IETF draft's `concurrent-requests`): a
+   * slot is taken when the request is admitted, in the same all-or-nothing store call as the
+   * other limits, and given back once when its response finishes, fails or is cut off.
+   * Refusals say `<scope>_concurrency`.
+   */
+  concurrency?: number | ConcurrencyOptions;
 }
 
 export interface ScopeOptions<Raw = unknown> extends Partial<TierOptions> {
@@ -124,12 +146,35 @@ const tierProperties = {
   },
   burst: positiveInteger,
   headerLimit: { type: 'string', pattern: NAME_PATTERN, expected: 'the name of one of the limits' },
+  concurrency: {
+    anyOf: [
+      positiveInteger,
+      {
+        type: 'object',
+        additionalProperties: false,
+        required: ['max'],
+        properties: {
+          max: positiveInteger,
+          lease: {
+            anyOf: [
+              { type: 'integer', minimum: 1 },
+              { type: 'string', pattern: DURATION_PATTERN },
+            ],
+            expected: "a duration: ms, or a string such as '90s', '5m'",
+          },
+          retryAfter: { type: 'integer', minimum: 1, maximum: 3600, expected: 'whole seconds, 1 to 3600' },
+        },
+      },
+    ],
+    expected: 'a positive integer, or { max, lease?, retryAfter? }',
+  },
 };
 
 const tierSchema = {
   type: 'object',
   additionalProperties: false,
-  required: ['limits'],
+  anyOf: [{ required: ['limits'] }, { required: ['concurrency'] }],
+  expected: 'a tier with limits, concurrency, or both',
   properties: tierProperties,
 };
 
@@ -149,7 +194,7 @@ export const scopeOptionsSchema = {
       propertyNames: { pattern: NAME_PATTERN },
       additionalProperties: {
         anyOf: [{ const: 'unlimited' }, tierSchema],
-        expected: "'unlimited' or a tier ({ limits, burst?, headerLimit? })",
+        expected: "'unlimited' or a tier ({ limits, burst?, headerLimit?, concurrency? })",
       },
       expected: 'an object of named tiers',
     },

@@ -3,45 +3,64 @@ import { compileKeySource, storeValue } from '../core/keys.js';
 import { isPromiseLike, type MaybePromise } from '../core/maybe-promise.js';
 import type { RequestInfo } from '../core/request.js';
 import { TollgateError } from '../errors/errors.js';
-import type { SpendCapOptions } from '../options/options.js';
+import type { SpendBudget, SpendCapOptions } from '../options/options.js';
 import type { WindowCounterSpec } from '../stores/store.js';
+import { type CompiledPeriod, compilePeriod, DAY_MS } from './periods.js';
 
-/** A UTC day. Store windows are aligned to the Unix epoch, which has no leap seconds, so a day window is the UTC calendar day. */
-export const DAY_MS = 86_400_000;
+export { DAY_MS };
 
 /** Idempotency keys as clients send them (RFC draft-ietf-httpapi-idempotency-key-header: a String); printable and bounded. */
 const IDEMPOTENCY_KEY = /^[\x21-\x7e]{1,255}$/;
 const DECIMAL_COST = /^(0|[1-9][0-9]{0,15})$/;
 
+/** One period of a cap: its window, its budget. */
+export interface CapPeriod<Raw> extends CompiledPeriod {
+  /** `<cap>_<period>`, e.g. `spend_day`: the policy's id. */
+  readonly id: string;
+  readonly budgetOf: (req: RequestInfo<Raw>) => MaybePromise<number>;
+  /** The budget when it is a constant. */
+  readonly fixedBudget: number | undefined;
+}
+
 export interface CompiledSpendCap<Raw> {
   readonly name: string;
-  readonly id: string;
+  /** Every period the cap counts, each charged the same credits in the same store call. */
+  readonly periods: readonly CapPeriod<Raw>[];
+  /** Every period's budget, when all of them are constants. */
+  readonly fixedBudgets: readonly number[] | undefined;
   readonly code: string | number | undefined;
   readonly message: string | undefined;
   readonly keyPrefix: string;
   readonly keyOf: (req: RequestInfo<Raw>) => MaybePromise<string | undefined>;
-  readonly budgetOf: (req: RequestInfo<Raw>) => MaybePromise<number>;
   readonly costOf: (req: RequestInfo<Raw>) => MaybePromise<number | undefined>;
   readonly idempotencyHeader: string | undefined;
   readonly refundWhen: (status: number, req: RequestInfo<Raw>) => boolean;
   readonly onMissing: 'skip' | 'refuse';
   /** Whether key values are always hashed (API keys), for `getUsage(key)` to find the same counter. */
   readonly hashKeys: boolean;
-  /** The budget when it is a constant. */
-  readonly fixedBudget: number | undefined;
 }
 
 export function compileSpendCap<Raw>(options: SpendCapOptions<Raw>, prefix: string): CompiledSpendCap<Raw> {
   const name = options.name ?? 'spend';
-  const { budget, cost = 1, refundWhen = 'server-error', idempotencyHeader = 'idempotency-key' } = options;
+  const { cost = 1, refundWhen = 'server-error', idempotencyHeader = 'idempotency-key' } = options;
+  const periods = budgetsOf(options).map(({ period, budget }): CapPeriod<Raw> => {
+    const compiled = compilePeriod(period);
+    return {
+      ...compiled,
+      id: `${name}_${compiled.name}`,
+      budgetOf: typeof budget === 'number' ? () => budget : budget,
+      fixedBudget: typeof budget === 'number' ? budget : undefined,
+    };
+  });
+  const fixed = periods.map((period) => period.fixedBudget);
   return {
     name,
-    id: `${name}_day`,
+    periods,
+    fixedBudgets: fixed.every((budget) => budget !== undefined) ? fixed : undefined,
     code: options.code,
     message: options.message,
     keyPrefix: `${prefix}:${name}:`,
     keyOf: compileKeySource(options.key, { ipv6Subnet: 56, apiKeyHeader: 'x-api-key' }),
-    budgetOf: typeof budget === 'number' ? () => budget : budget,
     costOf: compileCost(cost),
     idempotencyHeader: idempotencyHeader === false ? undefined : idempotencyHeader.toLowerCase(),
     refundWhen:
@@ -52,8 +71,13 @@ export function compileSpendCap<Raw>(options: SpendCapOptions<Raw>, prefix: stri
           : refundWhen,
     onMissing: options.onMissing ?? 'refuse',
     hashKeys: options.key === 'apiKey',
-    fixedBudget: typeof budget === 'number' ? budget : undefined,
   };
+}
+
+/** The cap's periods and budgets: `budgets`, or `budget` for `period` (the day by default). */
+function budgetsOf<Raw>(options: SpendCapOptions<Raw>): readonly SpendBudget<Raw>[] {
+  if (options.budgets !== undefined) return options.budgets;
+  return [{ period: options.period ?? 'day', budget: options.budget! }];
 }
 
 /** A cost, or `undefined` when it is not a non-negative safe integer (`1.5`, `-1`, `NaN`, `"1e3"`): the request is then a 400. */
@@ -81,12 +105,18 @@ export function checkedCostOf(value: MaybePromise<number>): MaybePromise<number 
   return isPromiseLike(value) ? Promise.resolve(value).then(checkedCost) : checkedCost(value);
 }
 
-/** The request's budget; synchronous when the budget is a number or a synchronous function. */
-export function resolveBudget<Raw>(cap: CompiledSpendCap<Raw>, req: RequestInfo<Raw>): MaybePromise<number> {
-  const budget = cap.budgetOf(req);
-  return isPromiseLike(budget)
-    ? Promise.resolve(budget).then((value) => checkedBudget(cap, value))
-    : checkedBudget(cap, budget);
+/**
+ * The request's budget in each period, in the order of `cap.periods`; synchronous when every
+ * budget is a number or a synchronous function.
+ */
+export function resolveBudgets<Raw>(
+  cap: CompiledSpendCap<Raw>,
+  req: RequestInfo<Raw>,
+): MaybePromise<readonly number[]> {
+  if (cap.fixedBudgets !== undefined) return cap.fixedBudgets;
+  const budgets = cap.periods.map((period) => period.budgetOf(req));
+  if (!budgets.some(isPromiseLike)) return budgets.map((budget) => checkedBudget(cap, budget as number));
+  return Promise.all(budgets).then((values) => values.map((budget) => checkedBudget(cap, budget)));
 }
 
 function checkedBudget<Raw>(cap: CompiledSpendCap<Raw>, budget: number): number {
@@ -120,12 +150,19 @@ export interface SpendCharge {
   readonly idempotencyKey: string | undefined;
 }
 
-export function spendCounter<Raw>(cap: CompiledSpendCap<Raw>, charge: SpendCharge): WindowCounterSpec {
+/** The counter of one of the cap's periods (`cap.periods[index]`) for one request's charge. */
+export function spendCounter<Raw>(
+  cap: CompiledSpendCap<Raw>,
+  index: number,
+  charge: SpendCharge,
+): WindowCounterSpec {
   const { key, budget, cost, idempotencyKey } = charge;
+  const period = cap.periods[index]!;
   return {
     kind: 'window',
-    key: `${cap.keyPrefix}${key}:day`,
-    windowMs: DAY_MS,
+    key: `${cap.keyPrefix}${key}:${period.name}`,
+    windowMs: period.windowMs,
+    ...(period.calendar === undefined ? {} : { period: period.calendar }),
     limit: budget,
     cost,
     ...(idempotencyKey === undefined ? {} : { idempotencyKey }),

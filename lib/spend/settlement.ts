@@ -1,14 +1,23 @@
 import type { ServerResponse } from 'node:http';
 import type { Decision } from '../core/decision.js';
+import type { TollgateObserver } from '../core/observer.js';
 import type { RequestInfo } from '../core/request.js';
 import type { RefundSpec, Store } from '../stores/store.js';
 
 /** Settlement: what happens to a spending cap's reserved charge once the response is known. */
 
+/** A window counter's charge, aimed at the window it was charged in. */
+export type WindowRefund = RefundSpec & { kind: 'window' };
+
 interface Settlement {
   readonly store: Store;
-  readonly reserved: RefundSpec & { kind: 'window' };
+  /** One charge per period of the cap that charged the request (a replayed one charged nothing). */
+  readonly reserved: readonly WindowRefund[];
+  /** The credits each period was charged: the request's estimated cost. */
+  readonly credits: number;
   readonly refundWhen: (status: number, req: never) => boolean;
+  readonly cap: string;
+  readonly observer: TollgateObserver | undefined;
   actualCost: number | undefined;
   settled: boolean;
 }
@@ -28,18 +37,35 @@ const settlements = {
 /** A spending cap's charge as a decision reserved it. */
 export interface Reservation<Raw> {
   readonly store: Store;
-  readonly reserved: RefundSpec & { kind: 'window' };
+  readonly reserved: readonly WindowRefund[];
+  readonly credits: number;
   readonly refundWhen: (status: number, req: RequestInfo<Raw>) => boolean;
+  /** The cap's name, for the observer. */
+  readonly cap: string;
+  readonly observer: TollgateObserver | undefined;
 }
 
 export function recordSettlement<Raw>(decision: Decision, reservation: Reservation<Raw>): void {
+  const { store, reserved, credits, cap, observer } = reservation;
   settlements.set(decision, {
-    store: reservation.store,
-    reserved: reservation.reserved,
+    store,
+    reserved,
+    credits,
     refundWhen: reservation.refundWhen as Settlement['refundWhen'],
+    cap,
+    observer,
     actualCost: undefined,
     settled: false,
   });
+  tell(observer, { cap, kind: 'reserved', credits });
+}
+
+/** Tells the observer of credits moving; an observer that throws changes nothing here. */
+function tell(observer: TollgateObserver | undefined, event: Parameters<TollgateObserver['spend']>[0]): void {
+  if (observer === undefined || event.credits === 0) return;
+  try {
+    observer.spend(event);
+  } catch {}
 }
 
 export function carrySettlement(from: Decision, to: Decision): void {
@@ -50,7 +76,9 @@ export function carrySettlement(from: Decision, to: Decision): void {
 /** Marks a decision's spend charge as settled: it was refunded whole by `limiter.refund`. */
 export function cancelSettlement(decision: Decision): void {
   const settlement = settlements.get(decision);
-  if (settlement !== undefined) settlement.settled = true;
+  if (settlement === undefined || settlement.settled) return;
+  settlement.settled = true;
+  tell(settlement.observer, { cap: settlement.cap, kind: 'refunded', credits: settlement.credits });
 }
 
 export function hasSettlement(decision: Decision): boolean {
@@ -105,20 +133,30 @@ export async function settle<Raw>(
   const settlement = settlements.get(decision);
   if (settlement === undefined || settlement.settled) return;
   settlement.settled = true;
-  const { store, reserved } = settlement;
+  const { store, reserved, credits, cap, observer } = settlement;
   // A response cut short by the client has no final status to judge a refund by; the work
   // reported so far is still settled.
   if (
     finished &&
     (settlement.refundWhen as (status: number, req: RequestInfo<Raw>) => boolean)(status, req)
   ) {
-    await store.refund([reserved]);
+    await store.refund(reserved);
+    tell(observer, { cap, kind: 'refunded', credits });
+    try {
+      observer?.refunded({ cause: 'failed_response' });
+    } catch {}
     return;
   }
-  const actual = settlement.actualCost;
-  if (actual === undefined || actual === reserved.cost) return;
-  // The idempotency mark stays with the charge; only the amount moves.
-  const { idempotencyKey: _mark, ...counter } = reserved;
-  if (actual < reserved.cost) await store.refund([{ ...counter, cost: reserved.cost - actual }]);
-  else await store.charge([{ ...counter, cost: actual - reserved.cost }]);
+  const actual = settlement.actualCost ?? credits;
+  if (actual !== credits) {
+    // The idempotency marks stay with the charges; only the amounts move, in every period.
+    const moved = reserved.map(({ idempotencyKey: _mark, ...counter }) => ({
+      ...counter,
+      cost: Math.abs(credits - actual),
+    }));
+    if (actual < credits) await store.refund(moved);
+    else await store.charge(moved);
+  }
+  if (actual < credits) tell(observer, { cap, kind: 'refunded', credits: credits - actual });
+  tell(observer, { cap, kind: 'settled', credits: actual });
 }
