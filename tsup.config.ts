@@ -6,6 +6,7 @@ export default defineConfig({
     express: 'lib/express/index.ts',
     redis: 'lib/stores/redis/index.ts',
     koa: 'lib/koa/index.ts',
+    metrics: 'lib/metrics/index.ts',
   },
   format: ['esm', 'cjs'],
   dts: true,
@@ -13,4 +14,6 @@ export default defineConfig({
   sourcemap: true,
   target: 'node18',
   splitting: true,
+  // `__filename` in the ESM build, where tollgate/metrics resolves its optional peers from.
+  shims: true,
 });

@@ -16,6 +16,7 @@ export const EXAMPLES: Readonly<Record<string, () => Promise<ExampleModule>>> = 
   pioneer: () => import('./pioneer.js'),
   firsthand: () => import('./firsthand.js'),
   'firsthand-koa': () => import('./firsthand-koa.js'),
+  metrics: () => import('./metrics.js'),
 };
 
 /** Starts the example `name`; resolves to its server, or `undefined` if it starts itself on import. */

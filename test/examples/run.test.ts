@@ -20,12 +20,13 @@ function origin(server: Server): string {
 }
 
 describe('npm run example -- <name>', () => {
-  test('names the four profiles and the Koa FirstHand', () => {
+  test('names the four profiles, the Koa FirstHand and the metrics demo', () => {
     expect(Object.keys(EXAMPLES).sort()).toEqual([
       'fastino',
       'firsthand',
       'firsthand-koa',
       'fluid',
+      'metrics',
       'pioneer',
     ]);
   });
