@@ -20,7 +20,7 @@ import {
   oneRule,
   ROUTE,
 } from '../support/policies.js';
-import { loadTollgate } from '../support/tollgate.js';
+import { loadMetrics, loadTollgate } from '../support/tollgate.js';
 import { announce, connectRedis } from './common.js';
 
 interface Mounted {
@@ -126,6 +126,13 @@ async function mount(name: string): Promise<Mounted> {
   const tollgate = await loadTollgate();
   const memory = { 'tg-1': oneRule, 'tg-fluid': fluid, 'tg-1-refuse': halfRefused }[name];
   if (memory !== undefined) return peer([tollgate.express.rateLimit(memory())], true);
+  if (name === 'tg-1-metrics') {
+    // As an application runs it: prom-client's registry, scraped elsewhere; here never scraped.
+    const promClient = await import('prom-client');
+    const { prometheusMetrics } = await loadMetrics();
+    const metrics = prometheusMetrics({ registry: new promClient.Registry(), client: promClient });
+    return peer([tollgate.express.rateLimit({ ...oneRule(), metrics })], true);
+  }
   if (name === 'tg-redis-1' || name === 'tg-redis-4x2') {
     const client = await connectRedis();
     // A store failure answers 503, which autocannon counts: a silent fail-open would look fast.

@@ -218,6 +218,12 @@ function verdicts(res: Results): string[] {
       ahead && !clear && t.rounds.length > 1 ? '; the rounds overlap, so the margin is inside the noise' : '';
     lines.push(`- ${ahead ? '✅' : '❌'} ${what}: ${x(median(ratios(t)))} against ${against}${noise}.`);
   }
+  const plain = find('tg-1');
+  const metered = find('tg-1-metrics');
+  if (plain !== undefined && metered !== undefined)
+    lines.push(
+      `- ℹ️ What metrics cost: tollgate memory, 1 rule, with Prometheus metrics (prom-client) ${x(median(ratios(metered)))} of bare Express, against ${x(median(ratios(plain)))} without, in the same run.`,
+    );
   const trip = res.redisCpu.find((r) => r.id === 'tg-4x2' && r.build === self);
   if (trip !== undefined) {
     const one = trip.roundTripsPerCheck === 1 && trip.sentPerCheck === 1;

@@ -53,6 +53,7 @@ export const SCENARIOS: readonly Scenario[] = [
   scenario('rlf-fluid', 'rate-limiter-flexible, 4 × 2 + burst: 8 limiters awaited in turn'),
   scenario('tg-fluid', 'tollgate memory, 4 × 2 + burst (FLUID-like)'),
   scenario('tg-1-refuse', 'tollgate memory, 1 rule, 50 % refused', { refuseShare: 0.5 }),
+  scenario('tg-1-metrics', 'tollgate memory, 1 rule, Prometheus metrics (prom-client)'),
   scenario('rlf-redis-1', 'rate-limiter-flexible, 1 RateLimiterRedis', redis),
   scenario('rlf-redis-4', 'rate-limiter-flexible, 4 RateLimiterRedis awaited in turn', redis),
   scenario('erl-redis', 'express-rate-limit + rate-limit-redis, 1 rule', redis),

@@ -41,6 +41,8 @@ export interface Policy<Raw = unknown> {
   readonly headers?: 'ratelimit' | 'ietf' | false;
   readonly store?: object;
   readonly onStoreError?: 'open' | 'closed';
+  /** `tollgate/metrics`' observer, for the metrics scenario. */
+  readonly metrics?: object;
 }
 
 export interface Limiter {
@@ -68,4 +70,12 @@ export async function loadTollgate(dist = process.env.TOLLGATE_DIST): Promise<To
     entry<Pick<Tollgate, 'RedisStore'>>(dist, 'redis'),
   ]);
   return { createLimiter: core.createLimiter, express, koa, RedisStore: redis.RedisStore };
+}
+
+/** `tollgate/metrics` of the build in `dist`, for the scenario that measures it; older builds have none. */
+export async function loadMetrics(
+  dist = process.env.TOLLGATE_DIST,
+): Promise<{ prometheusMetrics(options: { registry: object; client?: object }): object }> {
+  if (dist === undefined) throw new Error('TOLLGATE_DIST is not set');
+  return entry(dist, 'metrics');
 }
