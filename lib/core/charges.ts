@@ -31,6 +31,8 @@ function chargesOf(decision: Decision): readonly Charge[] | undefined {
   return (decision as Charged)[CHARGES];
 }
 
+const NO_LEASES: readonly string[] = [];
+
 /** What the observer is told about a charge: the limits behind its counters. */
 export interface ChargeContext {
   readonly limits: readonly CompiledLimit[];
@@ -43,13 +45,20 @@ export function chargeOf(
   states: readonly CounterState[],
   context: ChargeContext,
 ): Charge {
-  const leaseScopes: string[] = [];
-  counters.forEach((counter, i) => {
-    if (counter.kind === 'lease') leaseScopes.push(context.limits[i]?.scope ?? '');
-  });
+  let leaseScopes: string[] | undefined;
+  for (let i = 0; i < counters.length; i++)
+    if (counters[i]!.kind === 'lease') (leaseScopes ??= []).push(context.limits[i]?.scope ?? '');
   const { observer } = context;
-  const charge = { store, counters, states, leaseScopes, observer, refunded: false, leasesReleased: false };
-  tellLeases(charge, 1);
+  const charge: Charge = {
+    store,
+    counters,
+    states,
+    leaseScopes: leaseScopes ?? NO_LEASES,
+    observer,
+    refunded: false,
+    leasesReleased: false,
+  };
+  if (leaseScopes !== undefined) tellLeases(charge, 1);
   return charge;
 }
 
