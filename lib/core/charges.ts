@@ -46,8 +46,11 @@ export function chargeOf(
   context: ChargeContext,
 ): Charge {
   let leaseScopes: string[] | undefined;
-  for (let i = 0; i < counters.length; i++)
-    if (counters[i]!.kind === 'lease') (leaseScopes ??= []).push(context.limits[i]?.scope ?? '');
+  for (let i = 0; i < counters.length; i++) {
+    if (counters[i]!.kind !== 'lease') continue;
+    leaseScopes ??= [];
+    leaseScopes.push(context.limits[i]?.scope ?? '');
+  }
   const { observer } = context;
   const charge: Charge = {
     store,
