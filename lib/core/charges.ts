@@ -8,9 +8,12 @@ import type { Decision } from './decision.js';
 interface Charge {
   readonly store: Store;
   readonly counters: readonly CounterSpec[];
-  readonly states: readonly CounterState[];
+  /** Per counter, what a refund needs of its state: copied, since a store may reuse its answer. */
+  readonly charged: readonly ChargedCounter[];
   refunded: boolean;
 }
+
+type ChargedCounter = Pick<CounterState, 'windowStart' | 'replayed' | 'key'>;
 
 /**
  * A decision's charges ride on the decision under a symbol: any limiter can refund them, and
@@ -28,7 +31,8 @@ export function chargeOf(
   counters: readonly CounterSpec[],
   states: readonly CounterState[],
 ): Charge {
-  return { store, counters, states, refunded: false };
+  const charged = states.map(({ windowStart, replayed, key }) => ({ windowStart, replayed, key }));
+  return { store, counters, charged, refunded: false };
 }
 
 export function attachCharges(decision: Decision, list: readonly Charge[]): void {
@@ -43,7 +47,7 @@ export function attachCharges(decision: Decision, list: readonly Charge[]): void
 function refundsOf(charge: Charge): RefundSpec[] {
   const refunds: RefundSpec[] = [];
   charge.counters.forEach((counter, i) => {
-    const state = charge.states[i]!;
+    const state = charge.charged[i]!;
     if (state.replayed === true) return;
     // A counter the store charged elsewhere (its overflow counter) is no longer in its group.
     const key = state.key ?? counter.key;

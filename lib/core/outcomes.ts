@@ -9,7 +9,7 @@ import type { Plan } from './plan.js';
 /** The decisions a pipeline ends in, and the hooks told of each. */
 
 /** What a store call charged, and where: the limiter's store, or the insurance store. */
-export interface Charged {
+export interface StoreAnswer {
   readonly store: Store;
   readonly counters: readonly CounterSpec[];
   readonly result: ConsumeResult;
@@ -88,9 +88,9 @@ export function afterStoreFailure<Raw>(counted: Counted<Raw>, error: unknown): D
 }
 
 /** The decision from a store's answer; an admitted one carries its charges, to be refunded. */
-export function concluded<Raw>(counted: Counted<Raw>, charged: Charged): Decision {
+export function concluded<Raw>(counted: Counted<Raw>, answer: StoreAnswer): Decision {
   const { plan, limits, spendAt } = counted;
-  const { result, store, counters } = charged;
+  const { result, store, counters } = answer;
   const insured = store !== plan.store;
   const policies: PolicyState[] = limits.map((limit, i) =>
     insured && plan.failure.kind === 'insurance'
@@ -101,7 +101,7 @@ export function concluded<Raw>(counted: Counted<Raw>, charged: Charged): Decisio
     policies,
     at: result.now,
     cost: counted.firstCost ?? 0,
-    storeError: charged.error,
+    storeError: answer.error,
     policyField: insured ? undefined : fixedPolicyField(counted),
   });
   if (!result.admitted) return decision;

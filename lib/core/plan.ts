@@ -9,7 +9,8 @@ import { MemoryStore } from '../stores/memory/index.js';
 import type { Store } from '../stores/store.js';
 import { type CompiledScope, compileScopes } from './compile.js';
 import type { Decision } from './decision.js';
-import { type CompiledFailure, compileAllowListOption, compileFailurePolicy } from './failure.js';
+import { type CompiledFailure, compileFailurePolicy } from './failure.js';
+import { compileAllowListOption } from './ip.js';
 import type { MaybePromise } from './maybe-promise.js';
 import type { RequestInfo } from './request.js';
 import { createSummariser, type Summariser } from './summarise.js';
@@ -58,7 +59,7 @@ export function compilePlan<Raw>(options: TollgateOptions<Raw>): Plan<Raw> {
   const spendCap = options.spendCap === undefined ? undefined : compileSpendCap(options.spendCap, prefix);
   checkSpendCap(options, scopes);
   const now = options.now ?? Date.now;
-  return {
+  return Object.freeze({
     scopes,
     spendCap,
     skip: options.skip,
@@ -75,7 +76,7 @@ export function compilePlan<Raw>(options: TollgateOptions<Raw>): Plan<Raw> {
     serializer: options.serializer ?? problem,
     hooks: { onDecision: options.onDecision, onRefusal: options.onRefusal, onError: options.onError },
     requestPropertyName: options.requestPropertyName ?? 'rateLimit',
-  };
+  });
 }
 
 function checkSpendCap<Raw>(options: TollgateOptions<Raw>, scopes: readonly CompiledScope<Raw>[]): void {

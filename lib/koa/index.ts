@@ -1,7 +1,7 @@
 import type Koa from 'koa';
 import type { Context, Middleware, Next } from 'koa';
 import type { Decision } from '../core/decision.js';
-import { createLimiter, decideNow, type Limiter, requestPropertyNameOf } from '../core/limiter.js';
+import { createLimiter, decideNow, type Limiter } from '../core/limiter.js';
 import { isPromiseLike, type MaybePromise } from '../core/maybe-promise.js';
 import type { RequestInfo } from '../core/request.js';
 import { TollgateConfigError } from '../errors/errors.js';
@@ -46,7 +46,7 @@ export type KoaOptions = TollgateOptions<Context>;
  */
 export function rateLimit(options: KoaOptions | Limiter<Context>): Middleware {
   const limiter = 'check' in options ? options : createLimiter(options);
-  const property = requestPropertyNameOf(limiter);
+  const property = limiter.requestPropertyName;
 
   function decided(
     ctx: Context,
