@@ -38,6 +38,9 @@ export class Call implements QueueJob {
   private readonly retries: RetryCounts = { rateLimited: 0, serverError: 0, timeout: 0, network: 0 };
   private settled = false;
   private backoff: AbortController | undefined;
+  /** While an attempt is being answered, its settlement waits until the attempt's slot is free. */
+  private answering = false;
+  private deferred: (() => void) | undefined;
 
   constructor(
     private readonly parts: ClientParts,
@@ -95,7 +98,21 @@ export class Call implements QueueJob {
     if (this.settled) return;
     this.settled = true;
     this.call.signal?.removeEventListener('abort', this.onAbort);
-    this.settle.reject(error);
+    this.later(() => this.settle.reject(error));
+  }
+
+  private later(settle: () => void): void {
+    if (this.answering) this.deferred = settle;
+    else settle();
+  }
+
+  /** Frees the attempt's slot, then settles: `metrics()` read by the caller never counts it in flight. */
+  private finish(): void {
+    this.answering = false;
+    this.parts.queue.finished();
+    const settle = this.deferred;
+    this.deferred = undefined;
+    settle?.();
   }
 
   private succeed(response: Response): void {
@@ -105,37 +122,33 @@ export class Call implements QueueJob {
     }
     this.settled = true;
     this.call.signal?.removeEventListener('abort', this.onAbort);
-    this.settle.resolve(response);
+    this.later(() => this.settle.resolve(response));
   }
 
   private async send(): Promise<void> {
-    const { config, queue, tracker } = this.parts;
+    const { config, tracker } = this.parts;
+    this.answering = true;
     if (this.settled) {
-      queue.finished();
+      this.finish();
       return;
     }
     this.attempts++;
     tracker.dispatched(this.call.bucket, config.now());
-    let response: Response;
     try {
-      response = await config.fetch(this.call.url, this.call.init);
-    } catch (cause) {
+      let response: Response | undefined;
       try {
+        response = await config.fetch(this.call.url, this.call.init);
+      } catch (cause) {
         if (!this.settled)
           this.decide({ status: undefined, reading: { policies: [] }, body: {}, response: undefined, cause });
-      } finally {
-        queue.finished();
       }
-      return;
-    }
-    try {
-      await this.answered(response);
+      if (response !== undefined) await this.answered(response);
     } catch (cause) {
       // Only a bug could land here; the call must still settle.
       this.fail(new ClientError('NETWORK_ERROR', 'the answer could not be handled', { cause }));
     } finally {
       // After any pause is set, so that no request slips out between a 429 and its pause.
-      queue.finished();
+      this.finish();
     }
   }
 

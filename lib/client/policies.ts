@@ -22,7 +22,8 @@ export function utilisationOf(policy: TrackedPolicy, now: number): number {
   if (limit === undefined || remaining === undefined) return 0;
   if (resetAt !== undefined && now >= resetAt) return 0;
   if (limit <= 0) return 1;
-  return Math.min(1, Math.max(0, 1 - remaining / limit));
+  // (limit − remaining) / limit rather than 1 − remaining / limit: 0.3, not 0.30000000000000004.
+  return Math.min(1, Math.max(0, (limit - remaining) / limit));
 }
 
 /**
@@ -101,10 +102,11 @@ export class PolicyTracker {
         if (untilReset <= maxWaitMs) gate = Math.max(gate, resetAt);
         continue;
       }
-      const spacing = Math.max(throttle.minSpacingMs, untilReset / remaining);
+      // Capped here, from the last dispatch, so that the gate is a fixed time that sleeping reaches.
+      const spacing = Math.min(maxWaitMs, Math.max(throttle.minSpacingMs, untilReset / remaining));
       if (last !== undefined) gate = Math.max(gate, last + spacing);
     }
-    return Math.min(gate, now + maxWaitMs);
+    return gate;
   }
 }
 

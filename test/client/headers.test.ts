@@ -122,7 +122,9 @@ describe('readRateLimit', () => {
   });
 
   test('a reason that is not a short token is dropped', () => {
-    expect(read({ 'X-RateLimit-Reason': 'daily_spend_cap_exceeded' }).reason).toBe('daily_spend_cap_exceeded');
+    expect(read({ 'X-RateLimit-Reason': 'daily_spend_cap_exceeded' }).reason).toBe(
+      'daily_spend_cap_exceeded',
+    );
     expect(read({ 'X-RateLimit-Reason': '<script>alert(1)</script>' }).reason).toBeUndefined();
   });
 
@@ -142,7 +144,11 @@ describe('readRateLimit', () => {
         );
         const policies = read({ RateLimit: field }).policies;
         expect(policies).toEqual(
-          items.map((i) => ({ id: i.name, remaining: i.r, resetAt: T0 + Math.min(i.t, 400 * 86_400) * 1000 })),
+          items.map((i) => ({
+            id: i.name,
+            remaining: i.r,
+            resetAt: T0 + Math.min(i.t, 400 * 86_400) * 1000,
+          })),
         );
       }),
     );
@@ -182,7 +188,8 @@ describe('readRateLimit', () => {
           if (p.resetAt !== undefined) expect(within(p.resetAt)).toBe(true);
           for (const n of [p.limit, p.remaining, p.windowMs])
             if (n !== undefined) expect(Number.isFinite(n) && n >= 0).toBe(true);
-          if (p.limit !== undefined && p.remaining !== undefined) expect(p.remaining).toBeLessThanOrEqual(p.limit);
+          if (p.limit !== undefined && p.remaining !== undefined)
+            expect(p.remaining).toBeLessThanOrEqual(p.limit);
         }
       }),
       { numRuns: 2000 },
@@ -217,16 +224,24 @@ describe('error bodies', () => {
       reason: 'ip_minute',
       message: 'Rate limit exceeded for ip: 100 requests per 1 minute',
     });
-    expect(parseErrorBody('{"type":"about:blank","status":404,"title":"Not Found","code":"NOPE"}').code).toBe('NOPE');
+    expect(parseErrorBody('{"type":"about:blank","status":404,"title":"Not Found","code":"NOPE"}').code).toBe(
+      'NOPE',
+    );
   });
 
   test('{"error":{"code"}} numeric (FLUID) and string (Fastino); {"error":{"type"}} (FirstHand)', () => {
-    expect(parseErrorBody('{"error":{"code":1454,"message":"Rate limit exceeded for payment partner"}}')).toEqual({
+    expect(
+      parseErrorBody('{"error":{"code":1454,"message":"Rate limit exceeded for payment partner"}}'),
+    ).toEqual({
       code: '1454',
       message: 'Rate limit exceeded for payment partner',
     });
-    expect(parseErrorBody('{"error":{"code":"RATE_LIMIT_EXCEEDED","message":"m"}}').code).toBe('RATE_LIMIT_EXCEEDED');
-    expect(parseErrorBody('{"error":{"type":"rate_limit_error","message":"Too many"}}').code).toBe('rate_limit_error');
+    expect(parseErrorBody('{"error":{"code":"RATE_LIMIT_EXCEEDED","message":"m"}}').code).toBe(
+      'RATE_LIMIT_EXCEEDED',
+    );
+    expect(parseErrorBody('{"error":{"type":"rate_limit_error","message":"Too many"}}').code).toBe(
+      'rate_limit_error',
+    );
   });
 
   test('FastAPI {"detail"}: prose is the message, a bare token the code', () => {

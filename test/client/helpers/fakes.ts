@@ -84,7 +84,10 @@ export function reply(status: number, headers: Record<string, string> = {}, body
   const text = body === undefined ? null : typeof body === 'string' ? body : JSON.stringify(body);
   return new Response(status === 204 ? null : text, {
     status,
-    headers: body === undefined || typeof body === 'string' ? headers : { 'content-type': 'application/json', ...headers },
+    headers:
+      body === undefined || typeof body === 'string'
+        ? headers
+        : { 'content-type': 'application/json', ...headers },
   });
 }
 
