@@ -40,6 +40,7 @@ export class Call implements QueueJob {
   private backoff: AbortController | undefined;
   /** While an attempt is being answered, its settlement waits until the attempt's slot is free. */
   private answering = false;
+  private limited = false;
   private deferred: (() => void) | undefined;
 
   constructor(
@@ -109,7 +110,7 @@ export class Call implements QueueJob {
   /** Frees the attempt's slot, then settles: `metrics()` read by the caller never counts it in flight. */
   private finish(): void {
     this.answering = false;
-    this.parts.queue.finished();
+    this.parts.queue.finished(this, this.limited);
     const settle = this.deferred;
     this.deferred = undefined;
     settle?.();
@@ -133,6 +134,7 @@ export class Call implements QueueJob {
       return;
     }
     this.attempts++;
+    this.limited = false;
     tracker.dispatched(this.call.bucket, config.now());
     try {
       let response: Response | undefined;
@@ -157,6 +159,7 @@ export class Call implements QueueJob {
     const now = config.now();
     const reading = readRateLimit(response.headers, now);
     const touched = tracker.record(this.call.bucket, reading.policies, now);
+    this.limited = response.status === 429;
     const body: ErrorBody = response.status >= 400 ? parseErrorBody(await peekText(response)) : {};
     metrics.answered({ now, status: response.status, code: body.code, retry: this.attempts > 1 });
     metrics.observed(touched, now);

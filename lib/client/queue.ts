@@ -33,6 +33,11 @@ export interface QueueSettings {
 export class RequestQueue {
   private readonly jobs: QueueJob[] = [];
   private inFlight = 0;
+  /** How many may be in flight now: 1 after a pause, doubling with each answer that is not a 429. */
+  private width = Number.POSITIVE_INFINITY;
+  /** Counts pauses: only answers to requests sent since the last one widen the queue again. */
+  private epoch = 0;
+  private readonly sentIn = new WeakMap<QueueJob, number>();
   private pausedUntil = Number.NEGATIVE_INFINITY;
   private lastDispatch = Number.NEGATIVE_INFINITY;
   private pumping = false;
@@ -70,14 +75,21 @@ export class RequestQueue {
     return true;
   }
 
-  /** Holds every job until `until` (a 429's `Retry-After`); never shortens a pause. */
+  /**
+   * Holds every job until `until` (a 429's `Retry-After`); never shortens a pause. The queue
+   * then reopens one request at a time, so that the calls held back do not all race for the
+   * little quota a window or bucket has regained.
+   */
   pause(until: number): void {
     this.pausedUntil = Math.max(this.pausedUntil, until);
+    this.width = 1;
+    this.epoch++;
   }
 
   /** An attempt has its answer: its slot is free. */
-  finished(): void {
+  finished(job: QueueJob, limited: boolean): void {
     this.inFlight = Math.max(0, this.inFlight - 1);
+    if (!limited && this.sentIn.get(job) === this.epoch) this.width *= 2;
     this.slotFreed?.();
   }
 
@@ -103,7 +115,7 @@ export class RequestQueue {
     this.pumping = true;
     try {
       while (this.jobs.length > 0) {
-        if (this.inFlight >= this.settings.concurrency) {
+        if (this.inFlight >= Math.min(this.settings.concurrency, this.width)) {
           await new Promise<void>((resolve) => {
             this.slotFreed = resolve;
           });
@@ -125,6 +137,7 @@ export class RequestQueue {
         }
         this.inFlight++;
         this.lastDispatch = now;
+        this.sentIn.set(head, this.epoch);
         head.start();
       }
     } finally {

@@ -82,6 +82,38 @@ describe('the queue', () => {
     expect(sent.slice(2).every((s) => s.at - T0 >= 5000)).toBe(true);
   });
 
+  test('after a pause the queue reopens one request at a time, doubling with each answer', async () => {
+    const clock = testClock();
+    const held: Array<(r: Response) => void> = [];
+    const fetch = () => new Promise<Response>((resolve) => held.push(resolve));
+    const api = createClient({
+      baseUrl: BASE,
+      fetch,
+      now: clock.now,
+      sleep: clock.sleep,
+      concurrency: 4,
+      throttle: false,
+    });
+    const calls = Array.from({ length: 12 }, (_, i) => api.fetch(`/${i}`));
+    await settle();
+    expect(held).toHaveLength(4);
+    held.shift()!(reply(429, { 'Retry-After': '1' }));
+    await settle();
+    // Paused: the three still in flight finish, and nothing new leaves until the pause is over.
+    for (const answer of held.splice(0, 3)) answer(reply(200));
+    await settle();
+    const widths: number[] = [];
+    while (held.length > 0) {
+      widths.push(held.length);
+      for (const answer of held.splice(0)) answer(reply(200));
+      await settle();
+    }
+    await Promise.all(calls);
+    expect(clock.waits).toEqual([1000]);
+    // 1 (the retried call), then 2, 4, and the last 2 (9 calls were left).
+    expect(widths).toEqual([1, 2, 4, 2]);
+  });
+
   test('a queued call whose turn would come after its deadline fails fast', async () => {
     const { api, clock } = setup([reply(429, { 'Retry-After': '20' }), reply(200)], {
       concurrency: 1,
