@@ -6,6 +6,8 @@ export default defineConfig({
     express: 'lib/express.ts',
     redis: 'lib/stores/redis.ts',
     koa: 'lib/koa.ts',
+    // Browser-safe: lib/client imports nothing outside itself, so it shares no chunk with the Node entries.
+    client: 'lib/client/index.ts',
   },
   format: ['esm', 'cjs'],
   dts: true,
