@@ -83,7 +83,7 @@ describeWithChromium()('tollgate/client in headless Chromium', () => {
       clock.advance(Number(req.query.ms));
       res.status(204).end();
     });
-    app.use((req, res, next) => {
+    app.use((_req, res, next) => {
       res.on('finish', () => seen.push({ status: res.statusCode, at: clock.now() }));
       next();
     });
