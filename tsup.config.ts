@@ -6,6 +6,8 @@ export default defineConfig({
     express: 'lib/express/index.ts',
     redis: 'lib/stores/redis/index.ts',
     koa: 'lib/koa/index.ts',
+    // Browser-safe: lib/client imports nothing outside itself, so it shares no chunk with the Node entries.
+    client: 'lib/client/index.ts',
   },
   format: ['esm', 'cjs'],
   dts: true,
