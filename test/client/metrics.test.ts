@@ -1,25 +1,14 @@
-import { type AlertEvent, type ClientOptions, createClient } from '../../lib/client/index.js';
+import type { AlertEvent, ClientOptions } from '../../lib/client/index.js';
 import { T0 } from '../helpers/clock.js';
-import { reply, type Sent, scriptedFetch, testClock } from './helpers/fakes.js';
+import { reply, type Sent, scriptedClient, type scriptedFetch } from './helpers/fakes.js';
 
 const BASE = 'https://api.example.test';
 
 function setup(replies: Parameters<typeof scriptedFetch>[1], options: Partial<ClientOptions> = {}) {
-  const clock = testClock();
-  const { fetch, sent } = scriptedFetch(clock.now, replies);
-  const api = createClient({
-    baseUrl: BASE,
-    fetch,
-    now: clock.now,
-    sleep: clock.sleep,
-    random: () => 0,
-    throttle: false,
-    concurrency: 1,
-    ...options,
-  });
+  const setUp = scriptedClient(BASE, replies, { throttle: false, concurrency: 1, ...options });
   const alerts: AlertEvent[] = [];
-  api.on('alert', (alert) => alerts.push(alert));
-  return { api, clock, sent, alerts };
+  setUp.api.on('alert', (alert) => alerts.push(alert));
+  return { ...setUp, alerts };
 }
 
 const minute = (remaining: number, limit = 100) =>

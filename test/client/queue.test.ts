@@ -1,22 +1,12 @@
 import fc from 'fast-check';
 import { type ClientOptions, createClient } from '../../lib/client/index.js';
 import { T0 } from '../helpers/clock.js';
-import { reply, type Sent, scriptedFetch, settle, testClock } from './helpers/fakes.js';
+import { reply, type Sent, scriptedClient, type scriptedFetch, settle, testClock } from './helpers/fakes.js';
 
 const BASE = 'https://api.example.test';
 
 function setup(replies: Parameters<typeof scriptedFetch>[1], options: Partial<ClientOptions> = {}) {
-  const clock = testClock();
-  const { fetch, sent } = scriptedFetch(clock.now, replies);
-  const api = createClient({
-    baseUrl: BASE,
-    fetch,
-    now: clock.now,
-    sleep: clock.sleep,
-    random: () => 0,
-    ...options,
-  });
-  return { api, clock, sent };
+  return scriptedClient(BASE, replies, options);
 }
 
 const ids = (sent: Sent[]) => sent.map((s) => new URL(s.url).pathname.slice(1));

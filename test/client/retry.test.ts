@@ -1,23 +1,12 @@
 import { ClientError, type ClientOptions, createClient } from '../../lib/client/index.js';
 import { T0 } from '../helpers/clock.js';
-import { heldSleep, reply, scriptedFetch, settle, testClock } from './helpers/fakes.js';
+import { heldSleep, reply, scriptedClient, scriptedFetch, settle, testClock } from './helpers/fakes.js';
 
 const BASE = 'https://api.example.test/v1';
 
 /** A client on a test clock whose fetch answers from `replies`; throttling off unless asked. */
 function setup(replies: Parameters<typeof scriptedFetch>[1], options: Partial<ClientOptions> = {}) {
-  const clock = testClock();
-  const { fetch, sent } = scriptedFetch(clock.now, replies);
-  const api = createClient({
-    baseUrl: BASE,
-    fetch,
-    now: clock.now,
-    sleep: clock.sleep,
-    random: () => 0,
-    throttle: false,
-    ...options,
-  });
-  return { api, clock, sent };
+  return scriptedClient(BASE, replies, { throttle: false, ...options });
 }
 
 async function rejection(promise: Promise<unknown>): Promise<ClientError> {

@@ -1,3 +1,4 @@
+import { type ClientOptions, createClient } from '../../../lib/client/index.js';
 import { T0 } from '../../helpers/clock.js';
 
 /**
@@ -94,4 +95,22 @@ export function reply(status: number, headers: Record<string, string> = {}, body
 /** Lets pending promise callbacks run (several rounds: the client awaits in a few places). */
 export async function settle(rounds = 20): Promise<void> {
   for (let i = 0; i < rounds; i++) await new Promise((resolve) => setImmediate(resolve));
+}
+
+/**
+ * A client on a test clock (sleep advances it), whose fetch answers from `replies`, with no
+ * jitter; `options` (throttle, concurrency, ...) as each suite needs.
+ */
+export function scriptedClient(baseUrl: string, replies: Reply[], options: Partial<ClientOptions> = {}) {
+  const clock = testClock();
+  const { fetch, sent } = scriptedFetch(clock.now, replies);
+  const api = createClient({
+    baseUrl,
+    fetch,
+    now: clock.now,
+    sleep: clock.sleep,
+    random: () => 0,
+    ...options,
+  });
+  return { api, clock, sent };
 }
