@@ -7,6 +7,8 @@ export default defineConfig({
     redis: 'lib/stores/redis/index.ts',
     koa: 'lib/koa/index.ts',
     metrics: 'lib/metrics/index.ts',
+    // Browser-safe: lib/client imports nothing outside itself, so it shares no chunk with the Node entries.
+    client: 'lib/client/index.ts',
   },
   format: ['esm', 'cjs'],
   dts: true,
@@ -14,6 +16,4 @@ export default defineConfig({
   sourcemap: true,
   target: 'node18',
   splitting: true,
-  // `__filename` in the ESM build, where tollgate/metrics resolves its optional peers from.
-  shims: true,
 });

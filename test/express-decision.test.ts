@@ -3,6 +3,7 @@ import express5 from 'express';
 import { rateLimit as expressRateLimit } from 'express-rate-limit';
 import express4 from 'express4';
 import request from 'supertest';
+import { createLimiter } from '../lib/core/limiter.js';
 import { rateLimit, rateLimitOf } from '../lib/express/index.js';
 
 const versions = [
@@ -94,6 +95,43 @@ describe.each(versions)('%s: where the decision is kept', (_name, express) => {
     app.use(rateLimit({ scopes: [perIp('second')] }));
     app.get('/', (req, res) => res.json(rateLimitOf(req)?.policies.map((p) => p.id)));
     expect((await request(app).get('/')).body).toEqual(['first_minute', 'second_minute']);
+  });
+
+  test('without res.locals the decision is still on req, and stacked limiters still combine', async () => {
+    const app = express();
+    app.use((_req: Request, res: Response, next: NextFunction) => {
+      (res as { locals?: unknown }).locals = undefined;
+      next();
+    });
+    app.use(rateLimit({ scopes: [perIp('first')] }));
+    app.use(rateLimit({ scopes: [perIp('second')] }));
+    app.get('/', (req, res) => res.json(req.rateLimit?.policies.map((p) => p.id)));
+    const answer = await request(app).get('/');
+    expect(answer.status).toBe(200);
+    expect(answer.body).toEqual(['first_minute', 'second_minute']);
+  });
+
+  test('an app mounted after it has served requests, or in two apps, shows its decision in each parent', async () => {
+    const child = express();
+    child.use(rateLimit({ scopes: [perIp('inner', 9)] }));
+    child.get('/alone', (req, res) => res.json({ remaining: req.rateLimit?.remaining }));
+    expect((await request(child).get('/alone')).body).toEqual({ remaining: 8 });
+    const first = express();
+    const second = express();
+    for (const parent of [first, second]) {
+      parent.use('/child', child);
+      parent.use((req, res) => res.json({ remaining: req.rateLimit?.remaining ?? null }));
+    }
+    expect((await request(first).get('/child/x')).body).toEqual({ remaining: 7 });
+    expect((await request(second).get('/child/x')).body).toEqual({ remaining: 6 });
+  });
+
+  test('a limiter wrapped by hand keeps its requestPropertyName', async () => {
+    const limiter = createLimiter<Request>({ scopes: [perIp('ip')], requestPropertyName: 'quota' });
+    const app = express();
+    app.use(rateLimit({ ...limiter }));
+    app.get('/', (req, res) => res.json({ quota: 'quota' in req, rateLimit: 'rateLimit' in req }));
+    expect((await request(app).get('/')).body).toEqual({ quota: true, rateLimit: false });
   });
 
   test('express-rate-limit before tollgate, on its default req.rateLimit, is not taken for a decision', async () => {

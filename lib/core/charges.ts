@@ -12,13 +12,16 @@ import type { TollgateObserver } from './observer.js';
 interface Charge {
   readonly store: Store;
   readonly counters: readonly StoreCounterSpec[];
-  readonly states: readonly CounterState[];
+  /** Per counter, what a refund needs of its state: copied, since a store may reuse its answer. */
+  readonly charged: readonly ChargedCounter[];
   /** The scope of each lease taken, for the observer; empty when the charge took none. */
   readonly leaseScopes: readonly string[];
   readonly observer: TollgateObserver | undefined;
   refunded: boolean;
   leasesReleased: boolean;
 }
+
+type ChargedCounter = Pick<CounterState, 'windowStart' | 'replayed' | 'key'>;
 
 /**
  * A decision's charges ride on the decision under a symbol: any limiter can refund them, and
@@ -55,7 +58,7 @@ export function chargeOf(
   const charge: Charge = {
     store,
     counters,
-    states,
+    charged: states.map(({ windowStart, replayed, key }) => ({ windowStart, replayed, key })),
     leaseScopes: leaseScopes ?? NO_LEASES,
     observer,
     refunded: false,
@@ -79,7 +82,7 @@ function refundsOf(charge: Charge): StoreRefundSpec[] {
   const refunds: StoreRefundSpec[] = [];
   const releasing = !charge.leasesReleased;
   charge.counters.forEach((counter, i) => {
-    const state = charge.states[i]!;
+    const state = charge.charged[i]!;
     if (state.replayed === true) return;
     if (counter.kind === 'lease') {
       if (releasing) refunds.push({ ...counter, windowStart: undefined });

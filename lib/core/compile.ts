@@ -1,7 +1,7 @@
 import { conflict } from '../errors/errors.js';
 import type { CostOption, ScopeOptions, TierOptions } from '../options/options.js';
-import { checkedCostOf } from '../spend/cap.js';
 import type { CalendarPeriod } from '../stores/store.js';
+import { checkedCostOf } from './cost.js';
 import { compileKeySource } from './keys.js';
 import type { MaybePromise } from './maybe-promise.js';
 import type { RequestInfo } from './request.js';

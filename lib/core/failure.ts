@@ -1,23 +1,6 @@
-import { TollgateConfigError } from '../errors/errors.js';
 import type { StoreFailurePolicy } from '../options/options.js';
 import { MemoryStore } from '../stores/memory/index.js';
 import type { StoreCounterSpec } from '../stores/store.js';
-import { compileAllowList, isAddressOrRange } from './ip.js';
-
-export function compileAllowListOption(
-  entries: readonly string[] | undefined,
-): ((ip: string | undefined) => boolean) | undefined {
-  if (entries === undefined || entries.length === 0) return undefined;
-  entries.forEach((entry, index) => {
-    if (!isAddressOrRange(entry))
-      throw new TollgateConfigError(
-        'ERR_TOLLGATE_INVALID_OPTION',
-        `allowList[${index}]`,
-        `tollgate options: allowList[${index}] must be an IP address or CIDR range, got ${JSON.stringify(entry)}`,
-      );
-  });
-  return compileAllowList(entries);
-}
 
 export type CompiledFailure =
   | { kind: 'open' | 'closed' }

@@ -1,4 +1,5 @@
 import { BlockList, isIPv4, isIPv6 } from 'node:net';
+import { TollgateConfigError } from '../errors/errors.js';
 
 /**
  * The counter key for a client address: IPv4 as dotted quad, IPv4-mapped IPv6 as the IPv4
@@ -126,4 +127,20 @@ export function isAddressOrRange(entry: string): boolean {
   if (max === -1) return false;
   if (prefix === undefined) return true;
   return /^\d{1,3}$/.test(prefix) && Number(prefix) <= max;
+}
+
+/** The `allowList` option, checked entry by entry: a test of the client address, or none. */
+export function compileAllowListOption(
+  entries: readonly string[] | undefined,
+): ((ip: string | undefined) => boolean) | undefined {
+  if (entries === undefined || entries.length === 0) return undefined;
+  entries.forEach((entry, index) => {
+    if (!isAddressOrRange(entry))
+      throw new TollgateConfigError(
+        'ERR_TOLLGATE_INVALID_OPTION',
+        `allowList[${index}]`,
+        `tollgate options: allowList[${index}] must be an IP address or CIDR range, got ${JSON.stringify(entry)}`,
+      );
+  });
+  return compileAllowList(entries);
 }

@@ -76,10 +76,12 @@ export interface Limiter<Raw = unknown> {
   refusal(decision: Decision, req: RequestInfo<Raw>): Refusal;
   readonly store: Store;
   readonly serializer: Serializer;
+  /** Where adapters put the decision: `req[name]`, `res.locals[name]`, `ctx.state[name]`. */
+  readonly requestPropertyName: string;
 }
 
 /** The plans of the limiters `createLimiter` built, for the adapters' synchronous entry. */
-const plans = new WeakMap<object, unknown>();
+const plans = new WeakMap<Limiter<never>, Plan<never>>();
 
 /**
  * Builds the framework-free core of a middleware. Options are validated and compiled here,
@@ -107,6 +109,7 @@ export function createLimiter<Raw = unknown>(options: TollgateOptions<Raw>): Lim
     refusal: (decision, req) => refusal(plan.serializer, decision, req),
     store: plan.ownStore,
     serializer: plan.serializer,
+    requestPropertyName: plan.requestPropertyName,
   };
   plans.set(limiter, plan);
   return limiter;
@@ -121,13 +124,8 @@ export function decideNow<Raw>(
   limiter: Limiter<Raw>,
   req: RequestInfo<Raw>,
 ): MaybePromise<Decision | undefined> {
-  const plan = plans.get(limiter) as Plan<Raw> | undefined;
+  const plan = plans.get(limiter as Limiter<never>) as Plan<Raw> | undefined;
   return plan === undefined ? limiter.check(req) : decide(plan, req);
-}
-
-/** Where adapters put a limiter's decision on the request: `rateLimit` unless configured. */
-export function requestPropertyNameOf(limiter: Limiter<never>): string {
-  return (plans.get(limiter) as Plan<unknown> | undefined)?.requestPropertyName ?? 'rateLimit';
 }
 
 async function refund<Raw>(plan: Plan<Raw>, decision: Decision): Promise<void> {

@@ -9,7 +9,7 @@ import type { Plan } from './plan.js';
 /** The decisions a pipeline ends in, and the hooks told of each. */
 
 /** What a store call charged, and where: the limiter's store, or the insurance store. */
-export interface Charged {
+export interface StoreAnswer {
   readonly store: Store;
   readonly counters: readonly StoreCounterSpec[];
   readonly result: ConsumeResult;
@@ -103,9 +103,9 @@ export function afterStoreFailure<Raw>(counted: Counted<Raw>, error: unknown): D
 }
 
 /** The decision from a store's answer; an admitted one carries its charges, to be refunded. */
-export function concluded<Raw>(counted: Counted<Raw>, charged: Charged): Decision {
+export function concluded<Raw>(counted: Counted<Raw>, answer: StoreAnswer): Decision {
   const { plan, limits, spendAt } = counted;
-  const { result, store, counters } = charged;
+  const { result, store, counters } = answer;
   const insured = store !== plan.store;
   const policies: PolicyState[] = limits.map((limit, i) =>
     insured && plan.failure.kind === 'insurance'
@@ -116,23 +116,23 @@ export function concluded<Raw>(counted: Counted<Raw>, charged: Charged): Decisio
     policies,
     at: result.now,
     cost: counted.firstCost ?? 0,
-    storeError: charged.error,
+    storeError: answer.error,
     policyField: insured ? undefined : fixedPolicyField(counted),
   });
   if (!result.admitted) return decision;
   attachCharges(decision, [chargeOf(store, counters, result.counters, { limits, observer: plan.observer })]);
-  if (spendAt >= 0) reserveSpend(counted, charged, decision);
+  if (spendAt >= 0) reserveSpend(counted, answer, decision);
   return decision;
 }
 
 /** Records the spending cap's charge in each of its periods, to be settled after the response. */
-function reserveSpend<Raw>(counted: Counted<Raw>, charged: Charged, decision: Decision): void {
+function reserveSpend<Raw>(counted: Counted<Raw>, answer: StoreAnswer, decision: Decision): void {
   const { plan, spendAt } = counted;
   const cap = plan.spendCap!;
   const reserved: WindowRefund[] = [];
   for (let i = spendAt; i < spendAt + cap.periods.length; i++) {
-    const spend = charged.counters[i];
-    const spent = charged.result.counters[i];
+    const spend = answer.counters[i];
+    const spent = answer.result.counters[i];
     // A replayed period was charged by the original request: it is that request's to settle.
     if (spend?.kind !== 'window' || spent === undefined || spent.replayed === true) continue;
     // Settled where it was charged: the store's overflow counter, when it used one.
@@ -140,7 +140,7 @@ function reserveSpend<Raw>(counted: Counted<Raw>, charged: Charged, decision: De
   }
   if (reserved.length === 0) return;
   recordSettlement(decision, {
-    store: charged.store,
+    store: answer.store,
     reserved,
     credits: reserved[0]!.cost,
     refundWhen: cap.refundWhen,

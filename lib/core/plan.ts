@@ -9,7 +9,8 @@ import { MemoryStore } from '../stores/memory/index.js';
 import type { Store } from '../stores/store.js';
 import { type CompiledScope, compileScopes } from './compile.js';
 import type { Decision } from './decision.js';
-import { type CompiledFailure, compileAllowListOption, compileFailurePolicy } from './failure.js';
+import { type CompiledFailure, compileFailurePolicy } from './failure.js';
+import { compileAllowListOption } from './ip.js';
 import type { MaybePromise } from './maybe-promise.js';
 import { observeStore } from './observed-store.js';
 import type { TollgateObserver } from './observer.js';
@@ -67,7 +68,7 @@ export function compilePlan<Raw>(options: TollgateOptions<Raw>): Plan<Raw> {
   const now = options.now ?? Date.now;
   const ownStore = options.store ?? new MemoryStore({ now });
   const observer = options.metrics;
-  return {
+  return Object.freeze({
     scopes,
     spendCap,
     skip: options.skip,
@@ -86,7 +87,7 @@ export function compilePlan<Raw>(options: TollgateOptions<Raw>): Plan<Raw> {
     hooks: { onDecision: options.onDecision, onRefusal: options.onRefusal, onError: options.onError },
     observer,
     requestPropertyName: options.requestPropertyName ?? 'rateLimit',
-  };
+  });
 }
 
 function checkSpendCap<Raw>(options: TollgateOptions<Raw>, scopes: readonly CompiledScope<Raw>[]): void {

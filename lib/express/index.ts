@@ -1,7 +1,7 @@
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
 import { holdsLeases } from '../core/charges.js';
 import type { Decision } from '../core/decision.js';
-import { createLimiter, decideNow, type Limiter, requestPropertyNameOf } from '../core/limiter.js';
+import { createLimiter, decideNow, type Limiter } from '../core/limiter.js';
 import { isPromiseLike, type MaybePromise } from '../core/maybe-promise.js';
 import { releaseWhenDone } from '../core/release.js';
 import type { RequestInfo } from '../core/request.js';
@@ -50,7 +50,7 @@ interface Exchange {
  */
 export function rateLimit(options: ExpressOptions | Limiter<Request>): RequestHandler {
   const limiter = 'check' in options ? options : createLimiter(options);
-  const property = requestPropertyNameOf(limiter);
+  const property = limiter.requestPropertyName;
 
   function decided(exchange: Exchange, decision: Decision | undefined): void {
     const { req, res, next, info } = exchange;
@@ -61,7 +61,8 @@ export function rateLimit(options: ExpressOptions | Limiter<Request>): RequestHa
     try {
       const { combined, earlier, refused } = stackDecision(limiter, req, decision);
       (req as unknown as Record<string, unknown>)[property] = combined;
-      res.locals[property] = combined;
+      // `res.locals` is Express's, but an application may have replaced or removed it.
+      if (typeof res.locals === 'object' && res.locals !== null) res.locals[property] = combined;
       if (refused) {
         // A refusal here must not leave the charges of tollgate middleware mounted earlier.
         if (earlier === undefined) sendRefusal(res, limiter, combined, info);

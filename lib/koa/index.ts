@@ -2,7 +2,7 @@ import type Koa from 'koa';
 import type { Context, Middleware, Next } from 'koa';
 import { holdsLeases } from '../core/charges.js';
 import type { Decision } from '../core/decision.js';
-import { createLimiter, decideNow, type Limiter, requestPropertyNameOf } from '../core/limiter.js';
+import { createLimiter, decideNow, type Limiter } from '../core/limiter.js';
 import { isPromiseLike, type MaybePromise } from '../core/maybe-promise.js';
 import { releaseWhenDone } from '../core/release.js';
 import type { RequestInfo } from '../core/request.js';
@@ -48,7 +48,7 @@ export type KoaOptions = TollgateOptions<Context>;
  */
 export function rateLimit(options: KoaOptions | Limiter<Context>): Middleware {
   const limiter = 'check' in options ? options : createLimiter(options);
-  const property = requestPropertyNameOf(limiter);
+  const property = limiter.requestPropertyName;
 
   function decided(
     ctx: Context,

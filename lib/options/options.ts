@@ -152,7 +152,23 @@ export const tollgateOptionsSchema = {
     requestPropertyName: {
       type: 'string',
       pattern: '^[A-Za-z_$][A-Za-z0-9_$]{0,63}$',
-      not: { enum: ['__proto__', 'constructor', 'prototype'] },
+      // Names that would replace the prototype, or a request member tollgate or the framework reads.
+      not: {
+        enum: [
+          '__proto__',
+          'constructor',
+          'prototype',
+          'app',
+          'body',
+          'headers',
+          'ip',
+          'method',
+          'params',
+          'path',
+          'query',
+          'res',
+        ],
+      },
       expected: 'a JavaScript identifier of at most 64 characters',
     },
   },

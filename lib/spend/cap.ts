@@ -1,3 +1,4 @@
+import { checkedCost, checkedCostOf } from '../core/cost.js';
 import type { Decision } from '../core/decision.js';
 import { compileKeySource, storeValue } from '../core/keys.js';
 import { isPromiseLike, type MaybePromise } from '../core/maybe-promise.js';
@@ -94,15 +95,6 @@ function compileCost<Raw>(
     const text = Array.isArray(raw) ? raw[0] : raw;
     return text !== undefined && DECIMAL_COST.test(text) ? checkedCost(Number(text)) : undefined;
   };
-}
-
-function checkedCost(value: number): number | undefined {
-  return Number.isSafeInteger(value) && value >= 0 ? value : undefined;
-}
-
-/** A cost function's answer checked as `checkedCost` does, once it has one: the scopes' costs and the cap's. */
-export function checkedCostOf(value: MaybePromise<number>): MaybePromise<number | undefined> {
-  return isPromiseLike(value) ? Promise.resolve(value).then(checkedCost) : checkedCost(value);
 }
 
 /**

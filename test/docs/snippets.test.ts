@@ -26,18 +26,29 @@ const IMPORTS: Record<string, string> = {
   rateLimit: "import { rateLimit } from 'tollgate/express';",
 };
 
-function blocks(file: string, keep: (code: string) => boolean): string[] {
-  const text = readFileSync(join(root, file), 'utf8');
-  return [...text.matchAll(/```ts\n([\s\S]*?)```/g)].map((match) => match[1]!).filter(keep);
+function blocks(text: string): string[] {
+  return [...text.matchAll(/```ts\n([\s\S]*?)```/g)].map((match) => match[1]!);
+}
+
+/** The README's sections on issue 22: from `## Metrics` to the next section after `## Concurrency limits`. */
+function readmeSections(): string {
+  const text = readFileSync(join(root, 'README.md'), 'utf8');
+  const start = text.indexOf('\n## Metrics\n');
+  const concurrency = text.indexOf('\n## Concurrency limits\n', start);
+  const end = text.indexOf('\n## ', concurrency + 1);
+  if (start < 0 || concurrency < 0)
+    throw new Error('README: the Metrics to Concurrency limits sections are missing');
+  return text.slice(start, end < 0 ? undefined : end);
 }
 
 function snippets(): Array<[string, string]> {
   const ours = ['docs/metrics.md', 'docs/quotas.md', 'docs/concurrency.md'].flatMap((file) =>
-    blocks(file, () => true).map((code, i): [string, string] => [`${file} #${i + 1}`, code]),
+    blocks(readFileSync(join(root, file), 'utf8')).map((code, i): [string, string] => [
+      `${file} #${i + 1}`,
+      code,
+    ]),
   );
-  const readme = blocks('README.md', (code) => /tollgate\/metrics|budgets:|concurrency:/.test(code)).map(
-    (code, i): [string, string] => [`README.md #${i + 1}`, code],
-  );
+  const readme = blocks(readmeSections()).map((code, i): [string, string] => [`README.md #${i + 1}`, code]);
   return [...ours, ...readme];
 }
 
