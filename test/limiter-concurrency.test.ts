@@ -2,6 +2,7 @@ import { createLimiter } from '../lib/core/limiter.js';
 import { TollgateConfigError } from '../lib/errors/errors.js';
 import { MemoryStore } from '../lib/stores/memory/index.js';
 import type { StoreRefundSpec } from '../lib/stores/store.js';
+import { express as expressAdapter, koa as koaAdapter } from './helpers/adapters.js';
 import { manualClock } from './helpers/clock.js';
 import { requestFrom } from './helpers/requests.js';
 
@@ -140,4 +141,32 @@ test.each([
   }
   expect(error).toBeInstanceOf(TollgateConfigError);
   expect((error as TollgateConfigError).path).toBe(path);
+});
+
+describe.each([expressAdapter, koaAdapter])('$name: stacked middleware', (adapter) => {
+  test('a later refusal gives the earlier slot back, once, and the response end does not again', async () => {
+    const clock = manualClock();
+    const store = new MemoryStore({ now: clock.now });
+    const released: string[] = [];
+    const refund = store.refund.bind(store);
+    store.refund = (list) => {
+      for (const spec of list) if (spec.kind === 'lease') released.push(spec.leaseId);
+      refund(list);
+    };
+    const client = adapter.build({
+      app: { now: clock.now, store, scopes: [{ name: 'gen', key: 'ip', concurrency: 1 }] },
+      route: {
+        now: clock.now,
+        store,
+        scopes: [{ name: 'item', key: 'ip', limits: [{ max: 1, window: '1m' }] }],
+      },
+    });
+    expect((await client.get('/v1/items/1')).status).toBe(200);
+    expect((await client.get('/v1/items/1')).status).toBe(429);
+    expect((await client.get('/ping')).status).toBe(200);
+    await new Promise((resolve) => setImmediate(resolve));
+    // Three requests, three slots, each given back exactly once.
+    expect(released).toHaveLength(3);
+    expect(new Set(released).size).toBe(3);
+  });
 });
