@@ -67,11 +67,15 @@ describe('RedisStore options', () => {
     expect(error).toMatchObject({ code: 'ERR_TOLLGATE_INVALID_OPTION', path });
   });
 
-  test('defaults: 100 ms timeout, hash tag {tg}, no prefix', () => {
+  test('defaults: 100 ms timeout, a hash tag per scope value, no prefix', () => {
     const store = createRedisStore({ client: fakeIoredis });
     expect(store).toBeInstanceOf(RedisStore);
     expect(store.timeoutMs).toBe(100);
-    expect(store.keyOf(minute)).toBe('{tg}:tg:ip:203.0.113.7:60000');
+    // A counter without a group (a spending cap's) is a hash of its own, its key the tag.
+    expect(store.keyOf(minute)).toBe('{tg:ip:203.0.113.7:60000}');
+    const grouped = { ...minute, group: { namespace: 'tg:ip:', value: '203.0.113.7' } };
+    expect(store.keyOf(grouped)).toBe('{tg:ip:203.0.113.7}');
+    expect(store.fieldSuffixOf(grouped)).toBe(':60000');
     expect(new RedisStore({ client: fakeIoredis, prefix: 'app:', hashTag: 'rl-eu' }).keyOf(minute)).toBe(
       'app:{rl-eu}:tg:ip:203.0.113.7:60000',
     );
@@ -296,8 +300,16 @@ describeWithRedis()('RedisStore on a real server', () => {
       const clock = manualClock(T0 + 15_000);
       const store = storeOf({ now: clock.now });
       await store.consume([minute, burst]);
-      expect(await admin.hgetall(store.keyOf(minute))).toEqual({ w: String(T0), n: '1' });
-      expect(await admin.get(store.keyOf(burst))).toBe(String(T0 + 15_000 + 1000));
+      // `e`: the end the hash's TTL was last set to (the window's end and its margin; the bucket full).
+      expect(await admin.hgetall(store.keyOf(minute))).toEqual({
+        w: String(T0),
+        n: '1',
+        e: String(T0 + 61_000),
+      });
+      expect(await admin.hgetall(store.keyOf(burst))).toEqual({
+        t: String(T0 + 15_000 + 1000),
+        e: String(T0 + 15_000 + 1000),
+      });
     });
   });
 
