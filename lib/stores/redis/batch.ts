@@ -78,7 +78,8 @@ export function encodeBatch(
 }
 
 /**
- * A counter's arguments: its spec `<kind><a>:<b>:<cost>` and field suffix, then a refund's or a
+ * A counter's arguments: its spec `<kind><a>:<b>:<cost><suffix>` (a suffix is empty or starts
+ * with `:` or `/`, which no number holds), then a refund's or a
  * charge's window start and the idempotency key, which the core hashes before it gets here. A
  * number in a template is written as String() writes it, the shortest text that reads back as
  * the same double, which Lua's tonumber (strtod) does: a fractional intervalMs arrives unrounded.
@@ -86,13 +87,12 @@ export function encodeBatch(
 function pushCounter(args: string[], layout: KeyLayout, counter: AnyCounter, aimed: boolean): void {
   const suffix = layout.suffixOf(counter);
   if (counter.kind === 'bucket') {
-    args.push(`b${counter.capacity}:${counter.intervalMs}:${counter.cost}`, suffix);
+    args.push(`b${counter.capacity}:${counter.intervalMs}:${counter.cost}${suffix}`);
     return;
   }
   const idempotencyKey = counter.idempotencyKey;
   args.push(
-    `${idempotencyKey === undefined ? 'w' : 'i'}${counter.windowMs}:${counter.limit}:${counter.cost}`,
-    suffix,
+    `${idempotencyKey === undefined ? 'w' : 'i'}${counter.windowMs}:${counter.limit}:${counter.cost}${suffix}`,
   );
   if (aimed) args.push(String(counter.windowStart));
   if (idempotencyKey !== undefined) args.push(idempotencyKey);

@@ -23,9 +23,10 @@ export { WINDOW_MARGIN_MS };
  * ARGV[2]: the clock in ms, or `''` to read Redis `TIME`.
  * `C` and `P`: windowMs, limit, cost and the counter's field suffix.
  * Every other op, per key: the number of its counters, then per counter its spec
- * `<kind><a>:<b>:<cost>` and field suffix: kind `w` window, `i` window with an idempotency key,
- * `b` bucket; a and b windowMs and limit (window) or capacity and intervalMs (bucket). A refund
- * or a charge of a window adds the window start it aims at; kind `i` adds the idempotency key.
+ * `<kind><a>:<b>:<cost><suffix>`: kind `w` window, `i` window with an idempotency key, `b`
+ * bucket; a and b windowMs and limit (window) or capacity and intervalMs (bucket); the suffix of
+ * its fields (empty, or starting with `:` or `/`). A refund or a charge of a window adds the
+ * window start it aims at; kind `i` adds the idempotency key.
  *
  * Fields of a counter with suffix `s`: a window's `w<s>` (the start of the window counted) and
  * `n<s>` (units used in it), with its idempotency marks `i<s>:<key>` and `m<s>` (it has marks); a

@@ -1,4 +1,4 @@
-import { sweepMarks } from './preamble.js';
+import { parseSpec, sweepMarks } from './preamble.js';
 
 /**
  * Lua, ops `c` and `p`: consume or peek of any counters, every hash read once before all or
@@ -8,62 +8,76 @@ import { sweepMarks } from './preamble.js';
 export const CONSUME_PEEK = `
 local fmod, ceil = math.fmod, math.ceil
 
--- A counter's spec, '<kind><a>:<b>:<cost>', is read once per call however many counters
--- share it (the windows of one length usually do): each number costs Lua a strtod. A
--- window's spec also holds the start of the current window.
+-- A counter's spec, '<kind><a>:<b>:<cost><suffix>', is read once per call however many
+-- counters share it (the windows of one length, in every scope, usually do): each number costs
+-- Lua a strtod, and each field name a string. It holds kind, a, b, cost, the start of the
+-- current window (windows), the cost's text, the suffix, and the names w<s>, n<s> and t<s>.
+-- (Parsed inline, as specOf below does for the other ops: a function defined here would cost
+-- every call that runs past it.)
 local specs = {}
 
 local at = 3
 if op == 'c' or op == 'p' then
-  -- Pass 1: one HMGET per hash (every counter of a scope value), then each counter's decision.
-  -- It leaves in used[i], for a window, the units counted in the current (or a later) window,
-  -- or nil when the counter must start a new one (stale[i]: it holds an ended one); for a
-  -- bucket, its arrival time (stale[i]: it had one).
+  -- What a check costs Redis beyond its commands is mostly the tables it makes (each is
+  -- allocated, then collected), so both passes walk ARGV again rather than keep per-counter
+  -- tables: state[i] is all that pass 1 leaves for pass 2, with each hash's 'e' (es[g]) and the
+  -- latest end of what it was found holding (seen[g], for a hash without 'e').
+  -- state[i], for a window: the units counted in the current (or a later) window; false when it
+  -- has no count; the start of the ended window it holds, negated. For a bucket: its arrival
+  -- time, negated when the bucket had none or was full.
   local out = { 1, now }
+  local state, es, seen = {}, {}, {}
   local admitted = true
-  local spec, field, mark, used, stale, since, reads, first = {}, {}, {}, {}, {}, {}, {}, {}
   local later
   local i = 0
   for g = 1, #KEYS do
     local count = ARGV[at] + 0
-    at = at + 1
-    first[g] = i + 1
-    local names = { 'e' }
-    for j = i + 1, i + count do
-      local text, s = ARGV[at], ARGV[at + 1]
-      local c = specs[text]
-      if c == nil then
-        local kind, a, b, cost = string.match(text, '^(%a)([^:]+):([^:]+):(.+)$')
-        a = a + 0
-        c = { kind, a, b + 0, cost + 0, kind ~= 'b' and now - fmod(now, a), cost }
-        specs[text] = c
-      end
-      spec[j], field[j] = c, s
-      at = at + 2
-      if c[1] == 'b' then
-        names[#names + 1] = 't' .. s
-      else
-        names[#names + 1] = 'w' .. s
-        names[#names + 1] = 'n' .. s
-        if c[1] == 'i' then
-          mark[j] = 'i' .. s .. ':' .. ARGV[at]
-          names[#names + 1] = mark[j]
-          at = at + 1
+    local first = at + 1
+    -- The fields to read: the hash's 'e', then each counter's. The commonest hashes, one or two
+    -- windows and maybe a bucket, are read without building a list of names.
+    local v
+    local c1 = specs[ARGV[first]]
+    if c1 == nil then ${parseSpec('ARGV[first]', 'c1')}
+    end
+    if count == 1 and c1[1] == 'w' then
+      v = redis.call('HMGET', KEYS[g], 'e', c1[8], c1[9])
+      at = first + 1
+    else
+      local names = { 'e' }
+      at = first
+      for j = 1, count do
+        local c = specs[ARGV[at]]
+        if c == nil then ${parseSpec('ARGV[at]', 'c')}
+        end
+        at = at + 1
+        if c[1] == 'b' then
+          names[#names + 1] = c[10]
+        else
+          names[#names + 1] = c[8]
+          names[#names + 1] = c[9]
+          if c[1] == 'i' then
+            names[#names + 1] = 'i' .. c[7] .. ':' .. ARGV[at]
+            at = at + 1
+          end
         end
       end
+      v = redis.call('HMGET', KEYS[g], unpack(names))
     end
-    local v = redis.call('HMGET', KEYS[g], unpack(names))
-    reads[g] = v
+    es[g] = v[1]
+    local last = 0
     local f = 2
+    local arg = first
     for j = i + 1, i + count do
-      local c = spec[j]
+      local c = specs[ARGV[arg]]
+      arg = arg + (c[1] == 'i' and 2 or 1)
       local b, cost = c[3], c[4]
       if c[1] == 'b' then
         local stored = tonumber(v[f])
         f = f + 1
         local tat = stored or now
         if tat < now then tat = now end
-        used[j], stale[j] = tat, stored ~= nil
+        state[j] = stored and stored > now and tat or -tat
+        if stored and stored > last then last = stored end
         -- A number in the reply becomes an integer reply (truncated): fractions go as text.
         out[j + 2] = tat % 1 == 0 and tat or string.format('%.17g', tat)
         if tat + (cost - c[2]) * b > now + EPSILON then admitted = false end
@@ -73,7 +87,6 @@ if op == 'c' or op == 'p' then
         f = f + (c[1] == 'i' and 3 or 2)
         local stored = tonumber(w)
         local start = c[5]
-        since[j] = stored
         if stored and stored >= start then
           -- A clock that stepped back keeps counting in the later window the counter holds.
           if stored > start then
@@ -82,7 +95,8 @@ if op == 'c' or op == 'p' then
             later[#later + 1] = stored % 1 == 0 and stored or string.format('%.17g', stored)
           end
           local units = n and tonumber(n) or 0
-          used[j] = units
+          state[j] = units
+          if stored + c[2] + MARGIN > last then last = stored + c[2] + MARGIN end
           if replayed then
             out[j + 2] = -1 - units
           else
@@ -90,63 +104,80 @@ if op == 'c' or op == 'p' then
             if units + cost > b then admitted = false end
           end
         else
-          stale[j] = w ~= false or n ~= false
+          state[j] = (w or n) and -(stored or start) or false
+          if (w or n) and (stored or start) + c[2] + MARGIN > last then last = (stored or start) + c[2] + MARGIN end
           out[j + 2] = 0
           if cost > b then admitted = false end
         end
       end
     end
+    seen[g] = last
     i = i + count
   end
-  first[#KEYS + 1] = i + 1
 
-  -- Pass 2: each hash charged is written by one HSET, and its TTL moved only when a window it
-  -- starts (or a bucket it fills) ends later than everything it held ('e', the end its TTL was
-  -- last set to). A hash read and not written is checked for a TTL instead (see below).
+  -- Pass 2: a hash charged one count is one HINCRBY; any other charged hash one HSET. Its TTL
+  -- moves only when a window it starts (or a bucket it fills) ends later than everything it held
+  -- ('e', the end its TTL was last set to). A hash read and not written is checked for a TTL.
   local charge = admitted and op == 'c'
+  at = 3
+  i = 0
   for g = 1, #KEYS do
     local key = KEYS[g]
-    local set, ends, held = {}, nil, false
-    for j = first[g], first[g + 1] - 1 do
-      local c, s = spec[j], field[j]
-      local cost = c[4]
-      if c[1] == 'b' then
+    local count = ARGV[at] + 0
+    at = at + 1
+    local set, ends, held, incr = nil, nil, false, nil
+    for j = i + 1, i + count do
+      local c = specs[ARGV[at]]
+      local kind, cost, s = c[1], c[4], c[7]
+      local held1 = state[j]
+      if kind == 'b' then
+        at = at + 1
         if charge and cost > 0 then
-          local tat = used[j] + cost * c[3]
-          set[#set + 1] = 't' .. s
+          local tat = (held1 < 0 and -held1 or held1) + cost * c[3]
+          set = set or {}
+          set[#set + 1] = c[10]
           set[#set + 1] = tat
           if ends == nil or tat > ends then ends = tat end
-        elseif stale[j] then
+        elseif held1 > 0 then
           held = true
         end
-      elseif charge and cost > 0 and out[j + 2] >= 0 then
-        local units = used[j]
-        if units then
-          set[#set + 1] = 'n' .. s
-          set[#set + 1] = units + cost
-        else
-          if stale[j] then ${sweepMarks('key', 's')}
+      else
+        local mark = kind == 'i' and 'i' .. s .. ':' .. ARGV[at + 1]
+        at = at + (kind == 'i' and 2 or 1)
+        if charge and cost > 0 and out[j + 2] >= 0 then
+          set = set or {}
+          if held1 and held1 >= 0 then
+            set[#set + 1] = c[9]
+            set[#set + 1] = held1 + cost
+            if cost % 1 == 0 and held1 + cost < 9007199254740992 then incr = c[6] end
+          else
+            if held1 then ${sweepMarks('key', 's')}
+            end
+            local start = c[5]
+            set[#set + 1] = c[8]
+            set[#set + 1] = start
+            set[#set + 1] = c[9]
+            set[#set + 1] = c[6]
+            local last = start + c[2] + MARGIN
+            if ends == nil or last > ends then ends = last end
           end
-          local start = c[5]
-          set[#set + 1] = 'w' .. s
-          set[#set + 1] = start
-          set[#set + 1] = 'n' .. s
-          set[#set + 1] = c[6]
-          local last = start + c[2] + MARGIN
-          if ends == nil or last > ends then ends = last end
+          if mark then
+            set[#set + 1] = mark
+            set[#set + 1] = 1
+            set[#set + 1] = 'm' .. s
+            set[#set + 1] = 1
+          end
+        elseif held1 then
+          held = true
         end
-        if mark[j] then
-          set[#set + 1] = mark[j]
-          set[#set + 1] = 1
-          set[#set + 1] = 'm' .. s
-          set[#set + 1] = 1
-        end
-      elseif used[j] or stale[j] then
-        held = true
       end
     end
-    local e = tonumber(reads[g][1])
-    if #set > 0 then
+    local e = tonumber(es[g])
+    if set and #set == 2 and incr then
+      -- One count to raise: HINCRBY by the cost's own text spares Redis formatting a number.
+      -- It fails on a count that is not an integer's canonical text, which is then written whole.
+      if type(redis.pcall('HINCRBY', key, set[1], incr)) == 'table' then redis.call('HSET', key, set[1], set[2]) end
+    elseif set then
       if ends and (e == nil or ends > e) then
         set[#set + 1] = 'e'
         set[#set + 1] = ends
@@ -158,23 +189,16 @@ if op == 'c' or op == 'p' then
     elseif held and redis.call('PTTL', key) == -1 then
       -- Keys are always written with a TTL; one found without (PERSIST, a restore, a foreign
       -- writer) would never go away, so a call that reads it without charging it gives it one.
-      -- Without 'e' (written by another version or tool), the latest end this call can see.
-      local last = e or 0
-      if e == nil then
-        for j = first[g], first[g + 1] - 1 do
-          local c = spec[j]
-          local t = c[1] == 'b' and used[j] or (since[j] or c[5]) + c[2] + MARGIN
-          if t > last then last = t end
-        end
-      end
+      -- Without 'e' (written by another version or tool), the latest end this call saw.
+      local last = e or seen[g]
       local ttl = ceil(last - now)
       if ttl > 0 then redis.call('PEXPIRE', key, ttl) else redis.call('DEL', key) end
     end
+    i = i + count
   end
   if not admitted then out[1] = 0 end
   if later then
-    local n = first[#KEYS + 1] - 1
-    for j = 1, #later do out[n + 2 + j] = later[j] end
+    for j = 1, #later do out[i + 2 + j] = later[j] end
   end
   return out
 end

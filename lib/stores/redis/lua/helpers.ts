@@ -1,10 +1,10 @@
-/** Lua, for refund, charge and reset: reading a spec. */
+import { parseSpec } from './preamble.js';
+
+/** Lua, for refund, charge and reset: reading a spec (consume and peek parse theirs inline). */
 export const HELPERS = `
 local function specOf(text)
-  local kind, a, b, cost = string.match(text, '^(%a)([^:]+):([^:]+):(.+)$')
-  a = a + 0
-  local spec = { kind, a, b + 0, cost + 0, kind ~= 'b' and now - fmod(now, a) }
-  specs[text] = spec
-  return spec
+  local c
+  ${parseSpec('text', 'c')}
+  return c
 end
 `;

@@ -44,3 +44,16 @@ export function sweepMarks(key: string, suffix: string): string {
           redis.call('HDEL', ${key}, unpack(drop))
         end`;
 }
+
+/**
+ * Lua, inlined: parses the spec `<kind><a>:<b>:<cost><suffix>` in `text` into the table `into`
+ * (kind, a, b, cost, the current window's start, the cost's text, the suffix, and the field
+ * names w<s>, n<s> and t<s>), and keeps it in `specs` for the rest of the call.
+ */
+export function parseSpec(text: string, into: string): string {
+  return `
+      local kind, a, b, cost, s = string.match(${text}, '^(%a)([^:]+):([^:]+):([^:/]+)(.*)$')
+      a = a + 0
+      ${into} = { kind, a, b + 0, cost + 0, kind ~= 'b' and now - now % a, cost, s, 'w' .. s, 'n' .. s, 't' .. s }
+      specs[${text}] = ${into}`;
+}

@@ -11,20 +11,20 @@ for g = 1, #KEYS do
   at = at + 1
   local names, list = { 'e' }, {}
   for j = 1, count do
-    local s = ARGV[at + 1]
     local c = specs[ARGV[at]] or specOf(ARGV[at])
-    at = at + 2
+    local s = c[7]
+    at = at + 1
     local item = { c, s }
     if c[1] == 'b' then
-      names[#names + 1] = 't' .. s
+      names[#names + 1] = c[10]
     else
       -- A refund or a charge names the window it aims at.
       if op ~= 'x' then
         item[3] = tonumber(ARGV[at])
         at = at + 1
       end
-      names[#names + 1] = 'w' .. s
-      names[#names + 1] = 'n' .. s
+      names[#names + 1] = c[8]
+      names[#names + 1] = c[9]
       if c[1] == 'i' then
         item[4] = 'i' .. s .. ':' .. ARGV[at]
         names[#names + 1] = item[4]
@@ -43,22 +43,22 @@ for g = 1, #KEYS do
       local stored = tonumber(v[f])
       f = f + 1
       if op == 'x' then
-        if stored then del[#del + 1] = 't' .. s end
+        if stored then del[#del + 1] = c[10] end
       elseif cost > 0 and op == 'a' then
         local tat = stored or now
         if tat < now then tat = now end
         tat = tat + cost * b
-        set[#set + 1] = 't' .. s
+        set[#set + 1] = c[10]
         set[#set + 1] = tat
         if ends == nil or tat > ends then ends = tat end
       elseif cost > 0 and stored then
         local back = stored - cost * b
         -- Within the tolerance of now, the bucket is full: see the memory store's refund.
         if back > now + EPSILON then
-          set[#set + 1] = 't' .. s
+          set[#set + 1] = c[10]
           set[#set + 1] = back
         else
-          del[#del + 1] = 't' .. s
+          del[#del + 1] = c[10]
         end
       end
     else
@@ -73,23 +73,23 @@ for g = 1, #KEYS do
         -- The count goes; idempotency marks stay for the rest of the window, as in the memory
         -- store: a retry of a request already charged is still not charged again.
         if stored == start then
-          del[#del + 1] = 'n' .. s
+          del[#del + 1] = c[9]
         elseif w or n then
-          del[#del + 1] = 'w' .. s
-          del[#del + 1] = 'n' .. s
+          del[#del + 1] = c[8]
+          del[#del + 1] = c[9]
           ${sweepMarks('key', 's')}
         end
       elseif cost > 0 and start == list[j][3] and op == 'a' then
         if stored == start then
-          set[#set + 1] = 'n' .. s
+          set[#set + 1] = c[9]
           set[#set + 1] = (used or 0) + cost
         else
           -- That window's count and idempotency marks must not carry over.
           if stored or used then ${sweepMarks('key', 's')}
           end
-          set[#set + 1] = 'w' .. s
+          set[#set + 1] = c[8]
           set[#set + 1] = start
-          set[#set + 1] = 'n' .. s
+          set[#set + 1] = c[9]
           set[#set + 1] = cost
           local last = start + a + MARGIN
           if ends == nil or last > ends then ends = last end
@@ -100,10 +100,10 @@ for g = 1, #KEYS do
         if kind == 'i' and marked then del[#del + 1] = list[j][4] end
         if give and used then
           if used - cost > 0 then
-            set[#set + 1] = 'n' .. s
+            set[#set + 1] = c[9]
             set[#set + 1] = used - cost
           else
-            del[#del + 1] = 'n' .. s
+            del[#del + 1] = c[9]
           end
         end
       end

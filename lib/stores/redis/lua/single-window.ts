@@ -16,22 +16,21 @@ if op == 'C' or op == 'P' then
   local wf, nf = 'w' .. s, 'n' .. s
   -- A field HMGET does not find reads as false. A counter can hold w without n: a reset takes
   -- the count and leaves the window's idempotency marks.
-  local v = redis.call('HMGET', key, wf, nf, 'e')
+  local v = redis.call('HMGET', key, wf, nf)
   local w, n = v[1], v[2] or nil
   local stored = tonumber(w)
   if stored and stored >= start then
     local used = n and tonumber(n) or 0
     local admitted = used + units <= b
     if admitted and op == 'C' and units > 0 then
-      -- HINCRBY by the cost's own text when the count is an integer's canonical digits: Redis
-      -- then formats no number. Anything else (a fraction, a count past 2^53) is written whole.
-      if units % 1 == 0 and used % 1 == 0 and used + units < 9007199254740992 and (n == nil or n == '0' or string.find(n, '^[1-9]%d*$')) then
-        redis.call('HINCRBY', key, nf, cost)
-      else
+      -- HINCRBY by the cost's own text spares Redis formatting a number argument. It fails on a
+      -- count that is not an integer's canonical text (nothing else was written yet): that
+      -- count, and fractions and counts past 2^53, are written whole.
+      if units % 1 ~= 0 or used + units >= 9007199254740992 or type(redis.pcall('HINCRBY', key, nf, cost)) == 'table' then
         redis.call('HSET', key, nf, used + units)
       end
     elseif redis.call('PTTL', key) == -1 then
-      local ttl = math.ceil((tonumber(v[3]) or stored + a + MARGIN) - now)
+      local ttl = math.ceil((tonumber(redis.call('HGET', key, 'e')) or stored + a + MARGIN) - now)
       if ttl > 0 then redis.call('PEXPIRE', key, ttl) else redis.call('DEL', key) end
     end
     -- A clock that stepped back keeps counting in the later window the counter holds.
@@ -48,7 +47,7 @@ if op == 'C' or op == 'P' then
     -- The hash lives as long as its longest window: 'e' is the end its TTL was last set to, so
     -- the TTL is written only when a window ends later than every other the hash holds.
     local ends = start + a + MARGIN
-    local e = tonumber(v[3])
+    local e = tonumber(redis.call('HGET', key, 'e'))
     if e == nil or ends > e then
       redis.call('HSET', key, wf, start, nf, cost, 'e', ends)
       redis.call('PEXPIRE', key, math.ceil(ends - now))
@@ -56,7 +55,7 @@ if op == 'C' or op == 'P' then
       redis.call('HSET', key, wf, start, nf, cost)
     end
   elseif (w or n) and redis.call('PTTL', key) == -1 then
-    local ttl = math.ceil((tonumber(v[3]) or (stored or start) + a + MARGIN) - now)
+    local ttl = math.ceil((tonumber(redis.call('HGET', key, 'e')) or (stored or start) + a + MARGIN) - now)
     if ttl > 0 then redis.call('PEXPIRE', key, ttl) else redis.call('DEL', key) end
   end
   return { admitted and 1 or 0, now, 0 }
