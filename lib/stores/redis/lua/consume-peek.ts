@@ -20,8 +20,8 @@ local at = 3
 if op == 'c' or op == 'p' then
   -- What a check costs Redis beyond its commands is mostly the tables it makes (each is
   -- allocated, then collected), so both passes walk ARGV again rather than keep per-counter
-  -- tables: state[i] is all that pass 1 leaves for pass 2, with each hash's 'e' (es[g]) and the
-  -- latest end of what it was found holding (seen[g], for a hash without 'e').
+  -- tables: state[i] is all that pass 1 leaves for pass 2, with each hash's 'e' when it was read
+  -- (es[g]) and the latest end of what it was found holding (seen[g], for a hash without 'e').
   -- state[i], for a window: the units counted in the current (or a later) window; false when it
   -- has no count; the start of the ended window it holds, negated. For a bucket: its arrival
   -- time, negated when the bucket had none or was full.
@@ -33,17 +33,18 @@ if op == 'c' or op == 'p' then
   for g = 1, #KEYS do
     local count = ARGV[at] + 0
     local first = at + 1
-    -- The fields to read: the hash's 'e', then each counter's. The commonest hashes, one or two
-    -- windows and maybe a bucket, are read without building a list of names.
+    -- The fields to read: each counter's, and the hash's 'e' after them when it holds a bucket,
+    -- whose every charge may reach past it (a window reaches past it only when it starts, which
+    -- reads 'e' then). A hash of one window is read without building a list of names.
     local v
     local c1 = specs[ARGV[first]]
     if c1 == nil then ${parseSpec('ARGV[first]', 'c1')}
     end
     if count == 1 and c1[1] == 'w' then
-      v = redis.call('HMGET', KEYS[g], 'e', c1[8], c1[9])
+      v = redis.call('HMGET', KEYS[g], c1[8], c1[9])
       at = first + 1
     else
-      local names = { 'e' }
+      local names, bucket = {}, false
       at = first
       for j = 1, count do
         local c = specs[ARGV[at]]
@@ -52,6 +53,7 @@ if op == 'c' or op == 'p' then
         at = at + 1
         if c[1] == 'b' then
           names[#names + 1] = c[10]
+          bucket = true
         else
           names[#names + 1] = c[8]
           names[#names + 1] = c[9]
@@ -61,11 +63,12 @@ if op == 'c' or op == 'p' then
           end
         end
       end
+      if bucket then names[#names + 1] = 'e' end
       v = redis.call('HMGET', KEYS[g], unpack(names))
+      if bucket then es[g] = v[#names] end
     end
-    es[g] = v[1]
     local last = 0
-    local f = 2
+    local f = 1
     local arg = first
     for j = i + 1, i + count do
       local c = specs[ARGV[arg]]
@@ -148,14 +151,19 @@ if op == 'c' or op == 'p' then
           set = set or {}
           if held1 and held1 >= 0 then
             set[#set + 1] = c[9]
-            set[#set + 1] = held1 + cost
-            if cost % 1 == 0 and held1 + cost < 9007199254740992 then incr = c[6] end
+            local units = held1 + cost
+            if cost % 1 == 0 and units % 1 == 0 and units < 9007199254740992 then
+              incr = c[6]
+              -- Whole numbers as %d text: Redis would write a number with %.17g, which costs more.
+              units = string.format('%d', units)
+            end
+            set[#set + 1] = units
           else
             if held1 then ${sweepMarks('key', 's')}
             end
             local start = c[5]
             set[#set + 1] = c[8]
-            set[#set + 1] = start
+            set[#set + 1] = start % 1 == 0 and string.format('%d', start) or start
             set[#set + 1] = c[9]
             set[#set + 1] = c[6]
             local last = start + c[2] + MARGIN
@@ -172,12 +180,13 @@ if op == 'c' or op == 'p' then
         end
       end
     end
-    local e = tonumber(es[g])
     if set and #set == 2 and incr then
       -- One count to raise: HINCRBY by the cost's own text spares Redis formatting a number.
       -- It fails on a count that is not an integer's canonical text, which is then written whole.
       if type(redis.pcall('HINCRBY', key, set[1], incr)) == 'table' then redis.call('HSET', key, set[1], set[2]) end
     elseif set then
+      -- es[g]: nil when 'e' was not read, false when the hash has none.
+      local e = ends and tonumber(es[g] == nil and redis.call('HGET', key, 'e') or es[g])
       if ends and (e == nil or ends > e) then
         set[#set + 1] = 'e'
         set[#set + 1] = ends
@@ -190,7 +199,7 @@ if op == 'c' or op == 'p' then
       -- Keys are always written with a TTL; one found without (PERSIST, a restore, a foreign
       -- writer) would never go away, so a call that reads it without charging it gives it one.
       -- Without 'e' (written by another version or tool), the latest end this call saw.
-      local last = e or seen[g]
+      local last = tonumber(es[g] == nil and redis.call('HGET', key, 'e') or es[g]) or seen[g]
       local ttl = ceil(last - now)
       if ttl > 0 then redis.call('PEXPIRE', key, ttl) else redis.call('DEL', key) end
     end
