@@ -149,7 +149,7 @@ describeWithRedis().each(['ioredis', 'node-redis'] as ClientKind[])(
         );
         // Node 0 charges its counter, then dies before the refund can reach it.
         await waitFor(
-          async () => (await admins[0]!.hget(store.keyOf(charged), 'n:60000')) === '1',
+          async () => (await admins[0]!.hget(store.keyOf(charged), `n:60000@${T0}`)) === '1',
           'the charge',
         );
         await cluster.nodes[0]!.stop();

@@ -224,10 +224,10 @@ describeWithRedis()('the limiter through a RedisStore', () => {
         ]),
       );
       expect(await everythingStored()).not.toContain(RAW_API_KEY);
-      expect(await admin.hget(keys.find((k) => k.includes('apiKey'))!, 'n:60000')).toBe('2');
+      expect(await admin.hget(keys.find((k) => k.includes('apiKey'))!, `n:60000@${T0}`)).toBe('2');
       expect(Object.keys(await admin.hgetall('{tg:ip:203.0.113.7}')).sort()).toEqual([
         'e',
-        'n:60000',
+        `n:60000@${T0}`,
         't:burst',
         'w:60000',
       ]);

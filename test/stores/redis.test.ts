@@ -202,19 +202,19 @@ describeWithRedis()('RedisStore on a real server', () => {
         await admin.del(...counters.map((c) => store.keyOf(c)));
         await store.consume(counters);
         expect(await admin.hget(store.keyOf(minute), 'w')).toBe(String(T0));
-        expect(await admin.hget(store.keyOf(minute), 'n')).toBe('1');
-        await admin.hset(store.keyOf(minute), 'n', '02');
+        expect(await admin.hget(store.keyOf(minute), `n@${T0}`)).toBe('1');
+        await admin.hset(store.keyOf(minute), `n@${T0}`, '02');
         expect((await store.consume(counters)).counters[0]).toMatchObject({ allowed: true, remaining: 2 });
-        expect(await admin.hget(store.keyOf(minute), 'n')).toBe('3');
-        await admin.hset(store.keyOf(minute), 'n', '2.5');
+        expect(await admin.hget(store.keyOf(minute), `n@${T0}`)).toBe('3');
+        await admin.hset(store.keyOf(minute), `n@${T0}`, '2.5');
         expect((await store.consume(counters)).admitted).toBe(true);
-        expect(Number(await admin.hget(store.keyOf(minute), 'n'))).toBe(3.5);
-        await admin.hset(store.keyOf(minute), 'n', 'junk');
+        expect(Number(await admin.hget(store.keyOf(minute), `n@${T0}`))).toBe(3.5);
+        await admin.hset(store.keyOf(minute), `n@${T0}`, 'junk');
         expect((await store.consume(counters)).counters[0]).toMatchObject({ allowed: true, remaining: 4 });
-        expect(await admin.hget(store.keyOf(minute), 'n')).toBe('1');
+        expect(await admin.hget(store.keyOf(minute), `n@${T0}`)).toBe('1');
       }
       // Four charges of half a unit: whole counts and fractional ones alike.
-      expect(Number(await admin.hget(store.keyOf(fraction), 'n'))).toBe(2);
+      expect(Number(await admin.hget(store.keyOf(fraction), `n@${T0}`))).toBe(2);
     });
 
     test('a peek on Redis TIME reads the same clock as a consume', async () => {
@@ -303,7 +303,7 @@ describeWithRedis()('RedisStore on a real server', () => {
       // `e`: the end the hash's TTL was last set to (the window's end and its margin; the bucket full).
       expect(await admin.hgetall(store.keyOf(minute))).toEqual({
         w: String(T0),
-        n: '1',
+        [`n@${T0}`]: '1',
         e: String(T0 + 61_000),
       });
       expect(await admin.hgetall(store.keyOf(burst))).toEqual({

@@ -29,12 +29,13 @@ export { WINDOW_MARGIN_MS };
  * window start it aims at; kind `i` adds the idempotency key.
  *
  * Fields of a counter with suffix `s`: a window's `w<s>` (the start of the window counted) and
- * `n<s>` (units used in it), with its idempotency marks `i<s>:<key>` and `m<s>` (it has marks); a
- * bucket's `t<s>`, its theoretical arrival time, fractional when the interval is; and the
- * hash's `e`, the end its TTL was last set to. Only the script knows the time, so the window is
- * a field rather than a key name: every key the script touches is declared in KEYS, marks go
- * with the window they belong to, and, as in the memory store, a clock that steps back keeps
- * counting in the later window.
+ * `n<s>@<start>` (units used in that window), with its idempotency marks `i<s>:<key>` and `m<s>`
+ * (it has marks); a bucket's `t<s>`, its theoretical arrival time, fractional when the interval
+ * is; and the hash's `e`, the end its TTL was last set to. Only the script knows the time, so the
+ * window is in field names rather than key names: every key the script touches is declared in
+ * KEYS, marks go with the window they belong to, and, as in the memory store, a clock that steps
+ * back keeps counting in the later window (`w<s>`). A count whose field names its window can be
+ * charged and read by one HINCRBY, which the single-window path does before anything else.
  *
  * Lua numbers are doubles, as in JavaScript, and the arithmetic repeats the memory store's
  * operation for operation, so that both stores agree to the bit; fractional results travel as

@@ -1,4 +1,5 @@
 import { parseSpec, sweepMarks } from './preamble.js';
+import { countField } from './single-window.js';
 
 /**
  * Lua, ops `c` and `p`: consume or peek of any counters, every hash read once before all or
@@ -28,7 +29,7 @@ if op == 'c' or op == 'p' then
   local out = { 1, now }
   local state, es, seen = {}, {}, {}
   local admitted = true
-  local later
+  local later, moved
   local i = 0
   for g = 1, #KEYS do
     local count = ARGV[at] + 0
@@ -41,7 +42,7 @@ if op == 'c' or op == 'p' then
     if c1 == nil then ${parseSpec('ARGV[first]', 'c1')}
     end
     if count == 1 and c1[1] == 'w' then
-      v = redis.call('HMGET', KEYS[g], c1[8], c1[9])
+      v = redis.call('HMGET', KEYS[g], c1[8], c1[11])
       at = first + 1
     else
       local names, bucket = {}, false
@@ -56,7 +57,7 @@ if op == 'c' or op == 'p' then
           bucket = true
         else
           names[#names + 1] = c[8]
-          names[#names + 1] = c[9]
+          names[#names + 1] = c[11]
           if c[1] == 'i' then
             names[#names + 1] = 'i' .. c[7] .. ':' .. ARGV[at]
             at = at + 1
@@ -96,6 +97,10 @@ if op == 'c' or op == 'p' then
             later = later or {}
             later[#later + 1] = j
             later[#later + 1] = stored % 1 == 0 and stored or string.format('%.17g', stored)
+            -- Its count is that window's field: read, and kept for the charge (moved[j]).
+            moved = moved or {}
+            moved[j] = ${countField('c[7]', 'stored')}
+            n = redis.call('HGET', KEYS[g], moved[j]) or nil
           end
           local units = n and tonumber(n) or 0
           state[j] = units
@@ -107,8 +112,8 @@ if op == 'c' or op == 'p' then
             if units + cost > b then admitted = false end
           end
         else
-          state[j] = (w or n) and -(stored or start) or false
-          if (w or n) and (stored or start) + c[2] + MARGIN > last then last = (stored or start) + c[2] + MARGIN end
+          state[j] = stored and -stored or false
+          if stored and stored + c[2] + MARGIN > last then last = stored + c[2] + MARGIN end
           out[j + 2] = 0
           if cost > b then admitted = false end
         end
@@ -150,7 +155,7 @@ if op == 'c' or op == 'p' then
         if charge and cost > 0 and out[j + 2] >= 0 then
           set = set or {}
           if held1 and held1 >= 0 then
-            set[#set + 1] = c[9]
+            set[#set + 1] = moved and moved[j] or c[11]
             local units = held1 + cost
             if cost % 1 == 0 and units % 1 == 0 and units < 9007199254740992 then
               incr = c[6]
@@ -159,12 +164,15 @@ if op == 'c' or op == 'p' then
             end
             set[#set + 1] = units
           else
-            if held1 then ${sweepMarks('key', 's')}
+            -- The ended window's count and idempotency marks must not carry over.
+            if held1 then
+              redis.call('HDEL', key, ${countField('s', '-held1')})
+              ${sweepMarks('key', 's')}
             end
             local start = c[5]
             set[#set + 1] = c[8]
             set[#set + 1] = start % 1 == 0 and string.format('%d', start) or start
-            set[#set + 1] = c[9]
+            set[#set + 1] = c[11]
             set[#set + 1] = c[6]
             local last = start + c[2] + MARGIN
             if ends == nil or last > ends then ends = last end

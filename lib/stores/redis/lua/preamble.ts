@@ -47,13 +47,16 @@ export function sweepMarks(key: string, suffix: string): string {
 
 /**
  * Lua, inlined: parses the spec `<kind><a>:<b>:<cost><suffix>` in `text` into the table `into`
- * (kind, a, b, cost, the current window's start, the cost's text, the suffix, and the field
- * names w<s>, n<s> and t<s>), and keeps it in `specs` for the rest of the call.
+ * (kind, a, b, cost, the current window's start, the cost's text, the suffix, the field names
+ * w<s>, n<s> and t<s>, and the current window's count field n<s>@<start>), and keeps it in
+ * `specs` for the rest of the call.
  */
 export function parseSpec(text: string, into: string): string {
   return `
       local kind, a, b, cost, s = string.match(${text}, '^(%a)([^:]+):([^:]+):([^:/]+)(.*)$')
       a = a + 0
-      ${into} = { kind, a, b + 0, cost + 0, kind ~= 'b' and now - now % a, cost, s, 'w' .. s, 'n' .. s, 't' .. s }
+      local start = kind ~= 'b' and now - now % a
+      ${into} = { kind, a, b + 0, cost + 0, start, cost, s, 'w' .. s, 'n' .. s, 't' .. s,
+        start and 'n' .. s .. '@' .. (start % 1 == 0 and string.format('%d', start) or string.format('%.17g', start)) }
       specs[${text}] = ${into}`;
 }

@@ -23,8 +23,10 @@ for g = 1, #KEYS do
         item[3] = tonumber(ARGV[at])
         at = at + 1
       end
+      -- The count read: the aimed window's, or, for a reset, the current window's.
+      item[5] = op == 'x' and c[11] or countOf(s, item[3])
       names[#names + 1] = c[8]
-      names[#names + 1] = c[9]
+      names[#names + 1] = item[5]
       if c[1] == 'i' then
         item[4] = 'i' .. s .. ':' .. ARGV[at]
         names[#names + 1] = item[4]
@@ -73,23 +75,25 @@ for g = 1, #KEYS do
         -- The count goes; idempotency marks stay for the rest of the window, as in the memory
         -- store: a retry of a request already charged is still not charged again.
         if stored == start then
-          del[#del + 1] = c[9]
-        elseif w or n then
+          del[#del + 1] = countOf(s, stored)
+        elseif w then
           del[#del + 1] = c[8]
-          del[#del + 1] = c[9]
+          del[#del + 1] = countOf(s, stored)
           ${sweepMarks('key', 's')}
         end
       elseif cost > 0 and start == list[j][3] and op == 'a' then
         if stored == start then
-          set[#set + 1] = c[9]
+          set[#set + 1] = list[j][5]
           set[#set + 1] = (used or 0) + cost
         else
           -- That window's count and idempotency marks must not carry over.
-          if stored or used then ${sweepMarks('key', 's')}
+          if stored then
+            del[#del + 1] = countOf(s, stored)
+            ${sweepMarks('key', 's')}
           end
           set[#set + 1] = c[8]
           set[#set + 1] = start
-          set[#set + 1] = c[9]
+          set[#set + 1] = list[j][5]
           set[#set + 1] = cost
           local last = start + a + MARGIN
           if ends == nil or last > ends then ends = last end
@@ -100,10 +104,10 @@ for g = 1, #KEYS do
         if kind == 'i' and marked then del[#del + 1] = list[j][4] end
         if give and used then
           if used - cost > 0 then
-            set[#set + 1] = c[9]
+            set[#set + 1] = list[j][5]
             set[#set + 1] = used - cost
           else
-            del[#del + 1] = c[9]
+            del[#del + 1] = list[j][5]
           end
         end
       end

@@ -1,6 +1,14 @@
 import { sweepMarks } from './preamble.js';
 
 /**
+ * Lua, inlined: the name of a window's count field, `n<suffix>@<start>`, for the start in `at`.
+ * Whole starts as %d text (ms since epoch); any other in full.
+ */
+export function countField(suffix: string, at: string): string {
+  return `'n' .. ${suffix} .. '@' .. (${at} % 1 == 0 and string.format('%d', ${at}) or string.format('%.17g', ${at}))`;
+}
+
+/**
  * Lua, ops `C` and `P`: consume or peek of one window counter without an idempotency key, the
  * commonest call, on locals alone.
  */
@@ -12,28 +20,51 @@ export const SINGLE_WINDOW = `
 if op == 'C' or op == 'P' then
   local key, a, b, cost, s = KEYS[1], ARGV[3] + 0, ARGV[4] + 0, ARGV[5], ARGV[6]
   local units = cost + 0
-  local start = now - math.fmod(now, a)
-  local wf, nf = 'w' .. s, 'n' .. s
-  -- A field HMGET does not find reads as false. A counter can hold w without n: a reset takes
-  -- the count and leaves the window's idempotency marks.
+  local start = now - now % a
+  local nf = ${countField('s', 'start')}
+  if op == 'C' and units > 0 and units % 1 == 0 then
+    -- A charge is tried first: the count of this window is a field of its own, so one HINCRBY
+    -- both charges it and reads it, and a refused charge is taken back at once (nothing runs
+    -- between the two). The count's first charge in the window, a count that is not an
+    -- integer's canonical text, or one past 2^53, take the careful way below instead.
+    local r = redis.pcall('HINCRBY', key, nf, cost)
+    if type(r) == 'number' and r < 9007199254740992 then
+      local used = r - units
+      if r ~= units or tonumber(redis.call('HGET', key, 'w' .. s)) == start then
+        if used + units <= b then return { 1, now, used } end
+        if used == 0 then redis.call('HDEL', key, nf) else redis.call('HINCRBY', key, nf, -units) end
+        if redis.call('PTTL', key) == -1 then
+          local ttl = math.ceil((tonumber(redis.call('HGET', key, 'e')) or start + a + MARGIN) - now)
+          if ttl > 0 then redis.call('PEXPIRE', key, ttl) else redis.call('DEL', key) end
+        end
+        return { 0, now, used }
+      end
+      -- A new window (or a later one the counter holds): undone, and decided below.
+      if used == 0 then redis.call('HDEL', key, nf) else redis.call('HINCRBY', key, nf, -units) end
+    end
+  end
+  local wf = 'w' .. s
+  -- A field HMGET does not find reads as false. A counter can hold w without a count: a reset
+  -- takes the count and leaves the window's idempotency marks.
   local v = redis.call('HMGET', key, wf, nf)
   local w, n = v[1], v[2] or nil
   local stored = tonumber(w)
   if stored and stored >= start then
+    -- A clock that stepped back keeps counting in the later window the counter holds.
+    if stored > start then
+      nf = ${countField('s', 'stored')}
+      n = redis.call('HGET', key, nf) or nil
+    end
     local used = n and tonumber(n) or 0
     local admitted = used + units <= b
     if admitted and op == 'C' and units > 0 then
-      -- HINCRBY by the cost's own text spares Redis formatting a number argument. It fails on a
-      -- count that is not an integer's canonical text (nothing else was written yet): that
-      -- count, and fractions and counts past 2^53, are written whole.
-      if units % 1 ~= 0 or used + units >= 9007199254740992 or type(redis.pcall('HINCRBY', key, nf, cost)) == 'table' then
-        redis.call('HSET', key, nf, used + units)
-      end
+      -- Whole counts as %d text: Redis would write a number with %.17g, which costs more.
+      local total = used + units
+      redis.call('HSET', key, nf, total % 1 == 0 and total < 9007199254740992 and string.format('%d', total) or total)
     elseif redis.call('PTTL', key) == -1 then
       local ttl = math.ceil((tonumber(redis.call('HGET', key, 'e')) or stored + a + MARGIN) - now)
       if ttl > 0 then redis.call('PEXPIRE', key, ttl) else redis.call('DEL', key) end
     end
-    -- A clock that stepped back keeps counting in the later window the counter holds.
     if stored > start then
       return { admitted and 1 or 0, now, used, 1, stored % 1 == 0 and stored or string.format('%.17g', stored) }
     end
@@ -41,20 +72,22 @@ if op == 'C' or op == 'P' then
   end
   local admitted = not (units > b)
   if admitted and op == 'C' and units > 0 then
-    -- The ended window's count goes with the HSET below; its idempotency marks must not carry over.
+    -- The ended window's count and idempotency marks must not carry over.
+    if stored then redis.call('HDEL', key, ${countField('s', 'stored')}) end
     if w then ${sweepMarks('key', 's')}
     end
     -- The hash lives as long as its longest window: 'e' is the end its TTL was last set to, so
     -- the TTL is written only when a window ends later than every other the hash holds.
     local ends = start + a + MARGIN
     local e = tonumber(redis.call('HGET', key, 'e'))
+    local at = start % 1 == 0 and string.format('%d', start) or start
     if e == nil or ends > e then
-      redis.call('HSET', key, wf, start, nf, cost, 'e', ends)
+      redis.call('HSET', key, wf, at, nf, cost, 'e', ends)
       redis.call('PEXPIRE', key, math.ceil(ends - now))
     else
-      redis.call('HSET', key, wf, start, nf, cost)
+      redis.call('HSET', key, wf, at, nf, cost)
     end
-  elseif (w or n) and redis.call('PTTL', key) == -1 then
+  elseif w and redis.call('PTTL', key) == -1 then
     local ttl = math.ceil((tonumber(redis.call('HGET', key, 'e')) or (stored or start) + a + MARGIN) - now)
     if ttl > 0 then redis.call('PEXPIRE', key, ttl) else redis.call('DEL', key) end
   end
