@@ -112,7 +112,11 @@ function tollgateCheck(policy: Policy<null>, store: object = {}): (d: Deployment
   };
 }
 
-/** Every other check from a flooding client, refused; the others from the 10,000, admitted. */
+/**
+ * Every other check from a flooding client, refused; the others from the even half of the
+ * 10,000, admitted, each key already made by the first `KEYS` checks (a key's first charge in a
+ * window costs more, and the subject is about refusals, not new keys).
+ */
 function floodCheck(store: object): (d: Deployment) => Check {
   return ({ client }) => {
     const options = { client, timeoutMs: 1000, ...store };
@@ -123,7 +127,7 @@ function floodCheck(store: object): (d: Deployment) => Check {
     });
     return async (i) => {
       const decision = await limiter.check(
-        i % 2 === 0 ? requests[(i >> 1) % KEYS]! : flooding[(i >> 1) % 10]!,
+        i % 2 === 0 ? requests[i % KEYS]! : flooding[(i >> 1) % 10]!,
       );
       if (decision?.storeError !== undefined) throw new Error(`store error: ${String(decision.storeError)}`);
       return decision?.allowed === true;
