@@ -126,9 +126,7 @@ function floodCheck(store: object): (d: Deployment) => Check {
       onStoreError: 'closed',
     });
     return async (i) => {
-      const decision = await limiter.check(
-        i % 2 === 0 ? requests[i % KEYS]! : flooding[(i >> 1) % 10]!,
-      );
+      const decision = await limiter.check(i % 2 === 0 ? requests[i % KEYS]! : flooding[(i >> 1) % 10]!);
       if (decision?.storeError !== undefined) throw new Error(`store error: ${String(decision.storeError)}`);
       return decision?.allowed === true;
     };
