@@ -15,7 +15,7 @@ import { type RedisStoreOptions, redisStoreOptionsSchema } from './options.js';
 import { RefusalCache } from './refusals.js';
 import { emptyReadings, type Readings, readReply, statesOf } from './reply.js';
 import { callScript } from './script-call.js';
-import { applyAcross, evaluateAcross } from './slots.js';
+import { applyAcross, evaluateAcross, type SlotCaller } from './slots.js';
 
 export type { IoRedisLike, NodeRedisLike, RedisClientLike, RedisStoreErrorCode };
 export { RedisStoreError, type RedisStoreOptions, redisStoreOptionsSchema };
@@ -45,6 +45,8 @@ export class RedisStore implements Store {
   private readonly deadlines: Deadlines;
   /** Whether a call may span several slots: a cluster client and one hash tag per scope value. */
   private readonly spread: boolean;
+  /** What slots.ts needs of the store for a call over several slots. */
+  private readonly caller: SlotCaller;
 
   constructor(options: RedisStoreOptions) {
     validateOptions(redisStoreOptionsSchema, options, 'RedisStore options');
@@ -57,6 +59,12 @@ export class RedisStore implements Store {
     const cache = options.refusalCache ?? {};
     this.refusals =
       cache === false ? undefined : new RefusalCache(cache.size ?? REFUSAL_CACHE_SIZE, options.now);
+    this.caller = {
+      layout: this.layout,
+      send: (batch) => this.send(batch),
+      // A refused call's refunds lower counts that this process may remember.
+      refunding: (refunds) => this.refusals?.lowered(refunds),
+    };
   }
 
   /** The Redis key (a hash) a counter is kept in: its fields are named in docs/redis.md. */
@@ -115,7 +123,7 @@ export class RedisStore implements Store {
     const epoch = this.refusals?.epoch ?? 0;
     const slots = this.spread ? slotsOf(this.layout, counters) : undefined;
     if (slots !== undefined) {
-      const { result, readings, refunded } = await evaluateAcross(this, op, {
+      const { result, readings, refunded } = await evaluateAcross(this.caller, op, {
         counters,
         slots,
         clock,
@@ -146,22 +154,16 @@ export class RedisStore implements Store {
     else this.refusals?.remember(counters, answer.readings, answer.result, answer.epoch);
   }
 
-  /** Called by slots.ts as it gives back a refused call's charges. */
-  refunding(refunds: readonly RefundSpec[]): void {
-    this.refusals?.lowered(refunds);
-  }
-
   private async apply(op: 'r' | 'a' | 'x', counters: readonly (CounterSpec | RefundSpec)[]): Promise<void> {
     const clock = this.now?.();
     const slots = this.spread ? slotsOf(this.layout, counters) : undefined;
-    if (slots !== undefined) return applyAcross(this, op, { counters, slots, clock });
+    if (slots !== undefined) return applyAcross(this.caller, op, { counters, slots, clock });
     await this.send(
       encodeBatch(this.layout, op, counters, { clock: clock === undefined ? '' : String(clock) }),
     );
   }
 
-  /** Sends one script call: for this class and slots.ts. */
-  send(batch: Batch): Promise<unknown> {
+  private send(batch: Batch): Promise<unknown> {
     return callScript(this.runner, this.deadlines, batch.keys, batch.args);
   }
 }
