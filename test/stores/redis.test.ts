@@ -217,6 +217,23 @@ describeWithRedis()('RedisStore on a real server', () => {
       expect(Number(await admin.hget(store.keyOf(fraction), `n@${T0}`))).toBe(2);
     });
 
+    test("a client clock that disagrees with Redis's names no window: Redis TIME decides", async () => {
+      // The short path is sent the window this process expects; a wrong one is ignored.
+      const store = storeOf();
+      const skewed = jest.spyOn(Date, 'now').mockReturnValue(Date.UTC(2001, 0, 1));
+      try {
+        await store.consume([minute]);
+        const result = await store.consume([minute]);
+        expect(result.counters[0]).toMatchObject({ allowed: true, remaining: 3 });
+        const start = result.counters[0]!.windowStart!;
+        expect(start).toBe(result.now - (result.now % 60_000));
+        expect(await admin.hget(store.keyOf(minute), `n@${start}`)).toBe('2');
+        expect((await store.peek([minute])).counters[0]!.remaining).toBe(3);
+      } finally {
+        skewed.mockRestore();
+      }
+    });
+
     test('a peek on Redis TIME reads the same clock as a consume', async () => {
       const store = storeOf();
       const consumed = await store.consume([minute]);

@@ -1,4 +1,4 @@
-import type { CounterSpec, RefundSpec } from '../store.js';
+import type { CounterSpec, RefundSpec, WindowCounterSpec } from '../store.js';
 import type { KeyLayout } from './layout.js';
 
 /** The script's operations (see script.ts). */
@@ -41,14 +41,7 @@ export function encodeBatch(
   )
     return {
       keys: [layout.hashOf(first)],
-      args: [
-        op === 'c' ? 'C' : 'P',
-        clock,
-        String(first.windowMs),
-        String(first.limit),
-        String(first.cost),
-        layout.suffixOf(first),
-      ],
+      args: singleWindowArgs(op === 'c' ? 'C' : 'P', first, { clock, suffix: layout.suffixOf(first) }),
       order: [indexes === undefined ? 0 : indexes[0]!],
     };
   const keys: string[] = [];
@@ -75,6 +68,24 @@ export function encodeBatch(
     }
   }
   return { keys, args, order };
+}
+
+/**
+ * The short path's arguments (see script.ts): the counter's numbers, its field suffix, and the
+ * window this process's clock says is current, with its count field, which the script uses
+ * when Redis's clock agrees. Whole starts only: the script names any other itself.
+ */
+function singleWindowArgs(
+  op: 'C' | 'P',
+  counter: WindowCounterSpec,
+  at: { readonly clock: string; readonly suffix: string },
+): string[] {
+  const { windowMs, limit, cost } = counter;
+  const now = at.clock === '' ? Date.now() : Number(at.clock);
+  const start = now - (now % windowMs);
+  const expected = Number.isInteger(start) ? String(start) : '';
+  const field = expected === '' ? '' : `n${at.suffix}@${expected}`;
+  return [op, at.clock, String(windowMs), String(limit), String(cost), at.suffix, expected, field];
 }
 
 /**

@@ -21,7 +21,8 @@ export { WINDOW_MARGIN_MS };
  * ARGV[1]: the operation: `c` consume, `p` peek, `r` refund, `a` charge (add), `x` reset;
  * `C` and `P`, consume and peek of one window counter without an idempotency key.
  * ARGV[2]: the clock in ms, or `''` to read Redis `TIME`.
- * `C` and `P`: windowMs, limit, cost and the counter's field suffix.
+ * `C` and `P`: windowMs, limit, cost and the counter's field suffix, then the window start the
+ * client's clock expects (or `''`) and that window's count field.
  * Every other op, per key: the number of its counters, then per counter its spec
  * `<kind><a>:<b>:<cost><suffix>`: kind `w` window, `i` window with an idempotency key, `b`
  * bucket; a and b windowMs and limit (window) or capacity and intervalMs (bucket); the suffix of

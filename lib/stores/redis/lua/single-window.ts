@@ -16,12 +16,14 @@ export const SINGLE_WINDOW = `
 -- Consume (C) or peek (P) of a single window counter without an idempotency key: the general
 -- path's decision for that one counter (see below), on locals alone, since a table, a closure or
 -- a pattern match each costs about as much as a redis.call's dispatch. ARGV: windowMs, limit,
--- cost, the counter's field suffix.
+-- cost, the counter's field suffix, then the window start the client expects and that window's
+-- count field: the script uses the name it is sent when its own clock agrees, which spares it
+-- formatting a number (the client's clock only names a field; Redis's decides).
 if op == 'C' or op == 'P' then
   local key, a, b, cost, s = KEYS[1], ARGV[3] + 0, ARGV[4] + 0, ARGV[5], ARGV[6]
   local units = cost + 0
   local start = now - now % a
-  local nf = ${countField('s', 'start')}
+  local nf = tonumber(ARGV[7]) == start and ARGV[8] or ${countField('s', 'start')}
   if op == 'C' and units > 0 and units % 1 == 0 then
     -- A charge is tried first: the count of this window is a field of its own, so one HINCRBY
     -- both charges it and reads it, and a refused charge is taken back at once (nothing runs
