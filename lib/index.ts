@@ -51,6 +51,7 @@ export { reportActualCost } from './spend/settlement.js';
 export { MemoryStore, type MemoryStoreOptions } from './stores/memory/index.js';
 export type {
   BucketCounterSpec,
+  ConsumeContext,
   ConsumeResult,
   CounterGroup,
   CounterSpec,
