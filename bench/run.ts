@@ -12,10 +12,12 @@ import { load, type Slice } from './support/load.js';
 import {
   otherLoadMeter,
   processCpuMicros,
+  type RedisClusterServers,
   type RedisServer,
   runJsonChild,
   type Server,
   startRedis,
+  startRedisCluster,
   startServer,
 } from './support/processes.js';
 import { type HttpResult, type Results, type Round, writeResults } from './support/report.js';
@@ -176,6 +178,7 @@ async function main(): Promise<void> {
   const chosen = chosenScenarios();
   const redisCpuWanted = wanted('redis-cpu', 'redis-cpu');
   let redis: RedisServer | undefined;
+  let cluster: RedisClusterServers | undefined;
   if (chosen.some((s) => s.redis) || redisCpuWanted) {
     redis = await startRedis();
     log(`redis-server ${redis.version} on port ${redis.port}`);
@@ -197,20 +200,30 @@ async function main(): Promise<void> {
     }
     const redisCpu: Array<RedisCpuRow & { build: string }> = [];
     if (redisCpuWanted && redis !== undefined) {
+      cluster = await startRedisCluster();
+      log(`3-master Redis Cluster on ports ${cluster.ports.join(', ')}`);
       for (const build of builds) {
         log(`Redis CPU per check, ${build.label}`);
         const { results } = await runJsonChild<{ results: RedisCpuRow[] }>('bench/micro/redis-cpu.ts', {
           TOLLGATE_DIST: build.dir,
           REDIS_PORT: String(redis.port),
           REDIS_PID: String(redis.pid),
+          REDIS_CLUSTER_PORTS: cluster.ports.join(','),
+          REDIS_CLUSTER_PIDS: cluster.pids.join(','),
           BENCH_REDIS_CHECKS: String(settings.redisChecks),
           // The baseline build's own subjects only: the peers do not change with it.
-          ...(build.role === 'this' ? {} : { REDIS_CPU_ONLY: 'tg-1,tg-4x1,tg-4x2,tg-fluid' }),
+          ...(build.role === 'this'
+            ? {}
+            : { REDIS_CPU_ONLY: 'tg-1,tg-4x1,tg-4x2,tg-fluid,tg-flood,tg-1-cluster,tg-fluid-cluster' }),
         });
         for (const row of results) {
           redisCpu.push({ ...row, build: build.label });
+          const masters =
+            row.perMaster === undefined
+              ? ''
+              : ` (per master ${row.perMaster.map((u) => u.toFixed(1)).join(' / ')})`;
           log(
-            `  ${row.title}: ${row.usecPerCheck.toFixed(1)} µs, ${row.roundTripsPerCheck.toFixed(2)} round trips`,
+            `  ${row.deployment} ${row.title}: ${row.usecPerCheck.toFixed(1)} µs${masters}, ${row.roundTripsPerCheck.toFixed(2)} round trips, ${(100 * row.refused).toFixed(0)} % refused`,
           );
         }
       }
@@ -240,6 +253,7 @@ async function main(): Promise<void> {
     log(`wrote ${writeResults(results, settings.outDir).join(' and ')}`);
   } finally {
     await redis?.stop();
+    await cluster?.stop();
   }
 }
 

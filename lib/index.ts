@@ -58,6 +58,7 @@ export { spanOf, windowEnd, windowIndex, windowStart } from './stores/periods.js
 export type {
   BucketCounterSpec,
   CalendarPeriod,
+  ConsumeContext,
   ConsumeResult,
   CounterGroup,
   CounterSpec,

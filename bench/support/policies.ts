@@ -87,6 +87,14 @@ export function halfRefused<Raw>(): Policy<Raw> {
   return { scopes: [{ name: 'ip', key: 'ip', limits: ONE_RULE, cost }] };
 }
 
+/** The flood subjects' limit: far above what one of the 10,000 clients asks, far below the flooders. */
+export const FLOOD_MAX = 50;
+
+/** 1 rule of `FLOOD_MAX` a minute per client address. */
+export const flood = <Raw>(): Policy<Raw> => ({
+  scopes: [{ name: 'ip', key: 'ip', limits: [{ max: FLOOD_MAX, window: '1m' }] }],
+});
+
 export const FOUR_SCOPES = ['ip', 'partner', 'user', 'bank'] as const;
 export type FourScope = (typeof FOUR_SCOPES)[number];
 

@@ -168,3 +168,73 @@ export async function startRedis(): Promise<RedisServer> {
     },
   };
 }
+
+export interface RedisClusterServers {
+  readonly ports: readonly number[];
+  readonly pids: readonly number[];
+  stop(): Promise<void>;
+}
+
+/**
+ * Three throwaway masters joined as a Redis Cluster (no replicas, no persistence), for the Redis
+ * CPU per master. Ports are free ones whose bus port (port + 10,000) is free too.
+ */
+export async function startRedisCluster(): Promise<RedisClusterServers> {
+  const nodes: Array<{ port: number; child: ChildProcess; dir: string }> = [];
+  while (nodes.length < 3) {
+    const port = await freePort();
+    if (port > 55_000 || !(await portFree(port + 10_000))) continue;
+    const dir = mkdtempSync(join(tmpdir(), 'tollgate-bench-cluster-'));
+    const args = ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'];
+    const cluster = ['--cluster-enabled', 'yes', '--cluster-config-file', join(dir, 'nodes.conf')];
+    const child = spawn('redis-server', [...args, ...cluster, '--dir', dir], { stdio: 'ignore' });
+    live.add(child);
+    nodes.push({ port, child, dir });
+  }
+  for (const { port } of nodes) {
+    const admin = new Redis({ host: '127.0.0.1', port, retryStrategy: (times) => (times > 200 ? null : 50) });
+    admin.on('error', () => {});
+    await admin.ping();
+    admin.disconnect();
+  }
+  const create = spawn(
+    'redis-cli',
+    [
+      '--cluster',
+      'create',
+      ...nodes.map((n) => `127.0.0.1:${n.port}`),
+      '--cluster-replicas',
+      '0',
+      '--cluster-yes',
+    ],
+    { stdio: 'ignore' },
+  );
+  await new Promise((resolve) => create.once('exit', resolve));
+  for (const { port } of nodes) {
+    const admin = new Redis({ host: '127.0.0.1', port });
+    for (let i = 0; i < 300 && !(await admin.cluster('INFO')).includes('cluster_state:ok'); i++)
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    admin.disconnect();
+  }
+  return {
+    ports: nodes.map((n) => n.port),
+    pids: nodes.map((n) => n.child.pid!),
+    async stop() {
+      for (const { child, dir } of nodes) {
+        const exited = new Promise((resolve) => child.once('exit', resolve));
+        child.kill('SIGTERM');
+        await exited;
+        live.delete(child);
+        rmSync(dir, { recursive: true, force: true });
+      }
+    },
+  };
+}
+
+async function portFree(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const server = createServer();
+    server.once('error', () => resolve(false));
+    server.listen(port, '127.0.0.1', () => server.close(() => resolve(true)));
+  });
+}

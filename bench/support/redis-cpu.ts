@@ -52,3 +52,14 @@ export function costPerCheck(stats: Record<string, CommandStat>, checks: number)
     calls: Object.fromEntries(names.map((name) => [name, stats[name]!.calls / checks])),
   };
 }
+
+/** The statistics of several servers (a cluster's masters) as one. */
+export function sumStats(list: readonly Record<string, CommandStat>[]): Record<string, CommandStat> {
+  const total: Record<string, CommandStat> = {};
+  for (const stats of list)
+    for (const [name, { calls, usec }] of Object.entries(stats)) {
+      const before = total[name] ?? { calls: 0, usec: 0 };
+      total[name] = { calls: before.calls + calls, usec: before.usec + usec };
+    }
+  return total;
+}

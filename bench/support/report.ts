@@ -140,26 +140,75 @@ function redisTable(res: Results): string[] {
   return [
     '## Redis CPU per check',
     '',
-    `One standalone redis-server; per subject the 10,000 keys are created first, then ${int(res.redisCpu[0]!.checks)}`,
-    'checks run 50 in flight on one ioredis connection, none refused. "Redis µs" is from `INFO commandstats`: the',
-    'usec of the commands a check sent (a script\'s usec holds the commands it ran); "process µs" is',
-    "redis-server's own CPU time (network I/O included). Round trips are the scripts, functions and EXECs Redis",
+    `One standalone redis-server, and a 3-master Redis Cluster; per subject the 10,000 keys are created first, then ${int(res.redisCpu[0]!.checks)}`,
+    'checks run 50 in flight on one ioredis connection (one ioredis `Cluster` on the cluster), none refused but in',
+    'the flood subjects. "Redis µs" is from `INFO commandstats`: the usec of the commands a check sent (a script\'s',
+    'usec holds the commands it ran), all masters together, and each master\'s alone on the cluster; "process µs"',
+    "is redis-server's own CPU time (network I/O included). Round trips are the scripts, functions and EXECs Redis",
     'ran per check; "sent" counts the commands the client sent.',
     '',
     ...table(
-      ['subject', 'build', 'Redis µs', 'process µs', 'round trips', 'sent', 'commands run', 'checks/s'],
+      [
+        'subject',
+        'on',
+        'build',
+        'Redis µs',
+        'per master',
+        'process µs',
+        'round trips',
+        'sent',
+        'commands run',
+        'refused',
+        'checks/s',
+      ],
       res.redisCpu.map((r) => [
         r.title,
+        r.deployment ?? 'standalone',
         r.id.startsWith('tg') ? r.build : '',
         r.usecPerCheck.toFixed(1),
+        r.perMaster?.map((u) => u.toFixed(1)).join(' / ') ?? '',
         r.processUsPerCheck.toFixed(1),
         r.roundTripsPerCheck.toFixed(2),
         r.sentPerCheck.toFixed(2),
         r.commandsPerCheck.toFixed(1),
+        `${Math.round(100 * (r.refused ?? 0))} %`,
         int(r.checksPerSecond),
       ]),
     ),
   ];
+}
+
+/** Issue 23's targets for Redis CPU per check, judged on this build's rows. */
+function redisVerdicts(res: Results): string[] {
+  const self = res.builds[0]!.label;
+  const row = (id: string, build?: string) =>
+    res.redisCpu.find((r) => r.id === id && (build === undefined || r.build === build));
+  const lines: string[] = [];
+  const us = (r: RedisCpuRow) => `${r.usecPerCheck.toFixed(1)} µs`;
+  const [tg1, rlf1, fluid] = [row('tg-1', self), row('rlf-1'), row('tg-fluid', self)];
+  if (tg1 !== undefined && rlf1 !== undefined)
+    lines.push(
+      `- ${tg1.usecPerCheck <= rlf1.usecPerCheck ? '✅' : '❌'} tollgate Redis, 1 × 1, no more Redis CPU than one RateLimiterRedis: ${us(tg1)} against ${us(rlf1)}.`,
+    );
+  if (fluid !== undefined)
+    lines.push(
+      `- ${fluid.usecPerCheck <= 15 ? '✅' : '❌'} tollgate Redis, 4 × 2 + burst, at most 15 µs: ${us(fluid)}.`,
+    );
+  const [flood, before] = [row('tg-flood', self), row('tg-flood-nocache', self)];
+  const baseline = res.builds[1] === undefined ? undefined : row('tg-flood', res.builds[1].label);
+  for (const today of [before, baseline])
+    if (flood !== undefined && today !== undefined)
+      lines.push(
+        `- ${flood.usecPerCheck < today.usecPerCheck / 2 ? '✅' : '❌'} half the checks refused, Redis CPU per check less than half of ${today === before ? 'every refusal asking Redis' : `build ${today.build}`}: ${us(flood)} against ${us(today)}.`,
+      );
+  const spread = row('tg-fluid-cluster', self);
+  if (spread?.perMaster !== undefined) {
+    const share = Math.max(...spread.perMaster) / spread.perMaster.reduce((a, b) => a + b, 0);
+    lines.push(
+      `- ${share <= 0.5 ? '✅' : '❌'} tollgate Redis Cluster, 4 × 2 + burst, spread over the masters: the busiest does ${Math.round(100 * share)} % of the work (${spread.perMaster.map((u) => u.toFixed(1)).join(' / ')} µs per check).`,
+    );
+  }
+  return lines;
 }
 
 function microTable(res: Results): string[] {
@@ -235,6 +284,7 @@ function verdicts(res: Results): string[] {
         .join(', ')} per check).`,
     );
   }
+  lines.push(...redisVerdicts(res));
   return lines.length === 0 ? [] : ['## Verdicts', '', ...lines, ''];
 }
 

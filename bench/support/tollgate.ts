@@ -1,7 +1,7 @@
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { RequestHandler } from 'express';
-import type { Redis } from 'ioredis';
+import type { Cluster, Redis } from 'ioredis';
 import type { Middleware } from 'koa';
 
 /**
@@ -46,14 +46,22 @@ export interface Policy<Raw = unknown> {
 }
 
 export interface Limiter {
-  check(req: RequestInfo): Promise<{ readonly allowed: boolean; readonly reason?: string } | undefined>;
+  check(
+    req: RequestInfo,
+  ): Promise<
+    { readonly allowed: boolean; readonly reason?: string; readonly storeError?: unknown } | undefined
+  >;
 }
 
 export interface Tollgate {
   readonly createLimiter: (options: Policy<null>) => Limiter;
   readonly express: { rateLimit(options: Policy): RequestHandler };
   readonly koa: { rateLimit(options: Policy): Middleware };
-  readonly RedisStore: new (options: { client: Redis; timeoutMs?: number }) => object;
+  readonly RedisStore: new (options: {
+    client: Redis | Cluster;
+    timeoutMs?: number;
+    refusalCache?: false;
+  }) => object;
 }
 
 async function entry<T>(dist: string, name: string): Promise<T> {

@@ -1,5 +1,5 @@
 import { type CompiledSpendCap, idempotencyKeyOf, resolveBudgets, spendCounter } from '../spend/cap.js';
-import type { ConsumeResult, StoreCounterSpec } from '../stores/store.js';
+import type { ConsumeContext, ConsumeResult, StoreCounterSpec } from '../stores/store.js';
 import type { CompiledLimit, CompiledScope, CompiledTier } from './compile.js';
 import { addCounters, spendLimit, tierNamed } from './counters.js';
 import type { Decision } from './decision.js';
@@ -28,7 +28,7 @@ export interface Counted<Raw> {
   spendAt: number;
 }
 
-interface Draft<Raw> extends Counted<Raw> {
+interface Draft<Raw> extends Counted<Raw>, ConsumeContext {
   /** The scope being resolved, by index. */
   scope: number;
   key: string;
@@ -54,6 +54,7 @@ export function decide<Raw>(plan: Plan<Raw>, req: RequestInfo<Raw>): Outcome {
     key: '',
     tier: undefined,
     budgets: NO_BUDGETS,
+    report: reportToOnError,
   };
   if (plan.skip === undefined) return afterSkip(draft, false);
   return resume(plan.skip(req), draft, afterSkip);
@@ -165,7 +166,7 @@ function consume<Raw>(draft: Draft<Raw>): Outcome {
   if (draft.counters.length === 0) return finish(draft, unlimited(plan));
   let pending: MaybePromise<ConsumeResult>;
   try {
-    pending = plan.store.consume(draft.counters);
+    pending = plan.store.consume(draft.counters, draft);
   } catch (error) {
     return finish(draft, afterStoreFailure(draft, error));
   }
@@ -175,4 +176,20 @@ function consume<Raw>(draft: Draft<Raw>): Outcome {
       (error: unknown) => finish(draft, afterStoreFailure(draft, error)),
     );
   return finish(draft, concluded(draft, { store: plan.store, counters: draft.counters, result: pending }));
+}
+
+/**
+ * The draft is the store's `ConsumeContext`: what a store reports (a refund it could not
+ * deliver, issue 23) goes to the `onError` hook with the request, or, without a hook, to a
+ * process warning, so that it is never lost in silence.
+ */
+function reportToOnError<Raw>(this: Draft<Raw>, error: Error): void {
+  const { onError } = this.plan.hooks;
+  if (onError === undefined) {
+    process.emitWarning(error);
+    return;
+  }
+  try {
+    onError(error, this.req);
+  } catch {}
 }

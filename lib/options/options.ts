@@ -58,7 +58,11 @@ export interface TollgateOptions<Raw = unknown> {
   shadow?: boolean;
   /** Called with every decision (admitted or not). Exceptions it throws are ignored. */
   onDecision?: (decision: Decision, req: RequestInfo<Raw>) => void;
-  /** Called when settling a spend charge after the response fails (the store was unreachable). */
+  /**
+   * Called when settling a spend charge after the response fails (the store was unreachable),
+   * and when the store could not give back a charge it took for a refused request (a Redis
+   * Cluster master that died between the two). Without it, such errors become process warnings.
+   */
   onError?: (error: unknown, req: RequestInfo<Raw>) => void;
   /** Called with every refusal. Exceptions it throws are ignored. */
   onRefusal?: (decision: Decision, req: RequestInfo<Raw>) => void;

@@ -31,6 +31,10 @@ import type { MaybePromise } from '../core/maybe-promise.js';
  *    answer; the core then applies the configured failure policy.
  * 5. The counters of one call have distinct keys; a counter's key names it for every window
  *    (the store tells windows apart by their start, which only it knows).
+ * 6. A store that charges in several steps (the Redis store on a cluster, one script per slot)
+ *    gives back what it charged when a later step refuses or fails. A refund it cannot deliver
+ *    must not be lost in silence: it goes to `ConsumeContext.report`, which reaches the
+ *    limiter's `onError` hook, or, when the caller gave no context, makes the call reject.
  */
 export type StoreCounterSpec = CounterSpec | LeaseCounterSpec;
 
@@ -139,6 +143,19 @@ export interface CounterState {
   readonly key?: string;
 }
 
+/**
+ * What the limiter hands a store with each `consume`: where to report an error the store met
+ * while answering that did not stop it from answering.
+ */
+export interface ConsumeContext {
+  /**
+   * Reports an error that needs the operator's attention though the call was answered: a
+   * charge the store could not give back after another part of the call refused. The limiter
+   * passes it to its `onError` hook with the request.
+   */
+  report(error: Error): void;
+}
+
 export interface ConsumeResult {
   /** True when every counter admitted its cost and all were charged. */
   readonly admitted: boolean;
@@ -161,9 +178,10 @@ export type { MaybePromise };
 export interface Store {
   /**
    * Checks every counter and charges each its cost only if all of them admit it.
-   * A refused call charges nothing.
+   * A refused call charges nothing. `context`, from the limiter, is where to report what must not
+   * be lost (see rule 6 above); stores that charge in one step may ignore it.
    */
-  consume(counters: readonly StoreCounterSpec[]): MaybePromise<ConsumeResult>;
+  consume(counters: readonly StoreCounterSpec[], context?: ConsumeContext): MaybePromise<ConsumeResult>;
   /** Reads the counters as `consume` would, without charging anything. */
   peek(counters: readonly StoreCounterSpec[]): MaybePromise<ConsumeResult>;
   /**

@@ -155,3 +155,10 @@ export async function commandCalls(admin: Redis): Promise<Record<string, number>
   for (const match of info.matchAll(/^cmdstat_([^:]+):calls=(\d+)/gm)) calls[match[1]!] = Number(match[2]);
   return calls;
 }
+
+/** A window counter's count as the Redis store keeps it: the field `n<suffix>@<window start>` of its hash. */
+export async function countIn(admin: Redis, key: string, suffix = ''): Promise<string | undefined> {
+  const fields = await admin.hgetall(key);
+  const name = Object.keys(fields).find((field) => field.startsWith(`n${suffix}@`));
+  return name === undefined ? undefined : fields[name];
+}

@@ -195,8 +195,12 @@ export interface RedisCluster {
   stop(): Promise<void>;
 }
 
-/** Starts three masters (no replicas) and joins them with `redis-cli --cluster create`. */
-export async function startCluster(): Promise<RedisCluster> {
+/**
+ * Starts three masters (no replicas) and joins them with `redis-cli --cluster create`.
+ * `extraArgs` go to every node, e.g. `--cluster-require-full-coverage no` for a cluster that
+ * keeps serving the slots of its live masters once one is killed.
+ */
+export async function startCluster(extraArgs: readonly string[] = []): Promise<RedisCluster> {
   const nodes: TestRedisServer[] = [];
   for (let i = 0; i < 3; i++) {
     const port = await freePort(true);
@@ -212,6 +216,7 @@ export async function startCluster(): Promise<RedisCluster> {
           join(dir, `nodes-${port}.conf`),
           '--cluster-node-timeout',
           '5000',
+          ...extraArgs,
         ],
       }),
     );

@@ -19,9 +19,11 @@ import { requestFrom } from '../helpers/requests.js';
 const BOUNDED_MS = 2_000;
 
 const scopes: ScopeOptions[] = [{ name: 'ip', key: 'ip', limits: [{ max: 4, window: '1m' }] }];
+/** The limiter's minute counter of a client address, as the limiter hands it to the store. */
 const minuteOf = (ip: string): WindowCounterSpec => ({
   kind: 'window',
   key: `tg:ip:${ip}:60000`,
+  group: { namespace: 'tg:ip:', value: ip },
   windowMs: 60_000,
   limit: 4,
   cost: 1,
@@ -133,7 +135,7 @@ describeWithRedis().each(clientKinds)('RedisStore faults via %s', (kind) => {
     // The three timed-out scripts were sent once each and ran late, in order, before this
     // peek: 1 + 3 units. A retry after the timeout would show more.
     expect((await store.peek([counter])).counters[0]!.remaining).toBe(100 - 4);
-    expect(await admin.hget(store.keyOf(minuteOf('192.0.2.4')), 'n')).toBe('1');
+    expect(await admin.hget(store.keyOf(minuteOf('192.0.2.4')), `n:60000@${T0}`)).toBe('1');
   });
 
   test('leaves no tollgate key without a TTL', async () => {

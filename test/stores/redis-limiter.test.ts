@@ -87,16 +87,36 @@ describeWithRedis()('the limiter through a RedisStore', () => {
       const viaRedis = createLimiter({ scopes, store, now: clock.now });
       // The memory store is the reference: the Redis store must decide every request alike.
       const inMemory = createLimiter({ scopes, now: clock.now });
-      const countersOf = (ip: string, user: string | undefined): CounterSpec[] => [
-        { kind: 'window', key: `tg:ip:${ip}:${MINUTE}`, windowMs: MINUTE, limit: 5, cost: 1 },
-        { kind: 'window', key: `tg:ip:${ip}:${HOUR}`, windowMs: HOUR, limit: 20, cost: 1 },
-        ...(user === undefined
-          ? []
-          : ([
-              { kind: 'window', key: `tg:user:${user}:${MINUTE}`, windowMs: MINUTE, limit: 6, cost: 1 },
-              { kind: 'window', key: `tg:user:${user}:${HOUR}`, windowMs: HOUR, limit: 25, cost: 1 },
-            ] as CounterSpec[])),
-      ];
+      // The limiter's counters as it hands them to the store, groups included: a group is where
+      // the Redis store keeps a scope value's counters.
+      const countersOf = (ip: string, user: string | undefined): CounterSpec[] => {
+        const byIp = { namespace: 'tg:ip:', value: ip };
+        const byUser = { namespace: 'tg:user:', value: user ?? '' };
+        return [
+          { kind: 'window', key: `tg:ip:${ip}:${MINUTE}`, group: byIp, windowMs: MINUTE, limit: 5, cost: 1 },
+          { kind: 'window', key: `tg:ip:${ip}:${HOUR}`, group: byIp, windowMs: HOUR, limit: 20, cost: 1 },
+          ...(user === undefined
+            ? []
+            : ([
+                {
+                  kind: 'window',
+                  key: `tg:user:${user}:${MINUTE}`,
+                  group: byUser,
+                  windowMs: MINUTE,
+                  limit: 6,
+                  cost: 1,
+                },
+                {
+                  kind: 'window',
+                  key: `tg:user:${user}:${HOUR}`,
+                  group: byUser,
+                  windowMs: HOUR,
+                  limit: 25,
+                  cost: 1,
+                },
+              ] as CounterSpec[])),
+        ];
+      };
       const admitted = new Map<string, number>();
       const count = (name: string) => admitted.set(name, (admitted.get(name) ?? 0) + 1);
       const refusedBy = new Map<string, number>();
@@ -116,6 +136,11 @@ describeWithRedis()('the limiter through a RedisStore', () => {
             count(`user:${user}:m${Math.floor(t / MINUTE)}`);
             count(`user:${user}:h${Math.floor(t / HOUR)}`);
           }
+          // The limiter's counters are the ones peeked: the first request of a window moves them.
+          if (decision.policies.length === counters.length)
+            expect((await store.peek(counters)).counters.map((c) => c.remaining)).toEqual(
+              decision.policies.map((p) => p.remaining),
+            );
         } else {
           refusedBy.set(decision.reason!, (refusedBy.get(decision.reason!) ?? 0) + 1);
           // A refused request, whichever limit refused it, leaves every counter as it was.
@@ -178,7 +203,7 @@ describeWithRedis()('the limiter through a RedisStore', () => {
       expect(Object.keys(calls).filter((name) => name !== 'evalsha' && !inScript.has(name))).toEqual([]);
     });
 
-    test('keys are <prefix>{tag}:<core key>, API keys hashed, and no raw key reaches Redis', async () => {
+    test('keys are <prefix>{<scope value>}, one hash per value, API keys hashed, and no raw key reaches Redis', async () => {
       const clock = manualClock(T0 + 15_000);
       const limiter = createLimiter({
         store: storeOf(clock.now),
@@ -191,16 +216,21 @@ describeWithRedis()('the limiter through a RedisStore', () => {
       await limiter.check(requestFrom({ headers: { authorization: `Bearer ${RAW_API_KEY}` } }));
       await limiter.check(requestFrom({ headers: { 'x-api-key': RAW_API_KEY } }));
       const keys = await allKeys(admin);
-      expect(keys).toHaveLength(3);
+      expect(keys).toHaveLength(2);
       expect(keys).toEqual(
         expect.arrayContaining([
-          '{tg}:tg:ip:203.0.113.7:60000',
-          '{tg}:tg:ip:203.0.113.7:burst',
-          expect.stringMatching(/^\{tg\}:tg:apiKey:#[A-Za-z0-9_-]{22}:60000$/),
+          '{tg:ip:203.0.113.7}',
+          expect.stringMatching(/^\{tg:apiKey:#[A-Za-z0-9_-]{22}\}$/),
         ]),
       );
       expect(await everythingStored()).not.toContain(RAW_API_KEY);
-      expect(await admin.hget(keys.find((k) => k.includes('apiKey'))!, 'n')).toBe('2');
+      expect(await admin.hget(keys.find((k) => k.includes('apiKey'))!, `n:60000@${T0}`)).toBe('2');
+      expect(Object.keys(await admin.hgetall('{tg:ip:203.0.113.7}')).sort()).toEqual([
+        'e',
+        `n:60000@${T0}`,
+        't:burst',
+        'w:60000',
+      ]);
     });
 
     test('a spend cap charges a retried idempotency key once, and stores neither key raw', async () => {

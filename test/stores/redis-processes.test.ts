@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import type { Redis } from 'ioredis';
 import { RedisStore } from '../../lib/stores/redis/index.js';
 import { nextMessage } from '../helpers/processes.js';
-import { adminClient } from '../helpers/redis-clients.js';
+import { adminClient, countIn } from '../helpers/redis-clients.js';
 import { describeWithRedis, type RedisServer, startRedis } from '../helpers/redis-server.js';
 import type { RoundOrder, RoundReport } from './redis-worker.js';
 
@@ -61,7 +61,7 @@ describeWithRedis()('exactness across processes', () => {
       const done = await Promise.all(reports);
       expect(done.map((r) => r.failed)).toEqual([0, 0, 0, 0]);
       expect(done.reduce((sum, r) => sum + r.admitted, 0)).toBe(LIMIT);
-      expect(await admin.hget(store.keyOf(order), 'n')).toBe(String(LIMIT));
+      expect(await countIn(admin, store.keyOf(order))).toBe(String(LIMIT));
     }
   }, 60_000);
 });

@@ -1,17 +1,21 @@
 /**
- * A separate process for test/stores/redis-processes.test.ts, run with `node --import tsx`:
- * connects to the Redis on argv[2] with the client named by argv[3], then on each message
- * fires that many concurrent consumes at one counter and reports how many were admitted.
+ * A separate process for test/stores/redis-processes.test.ts and redis-cluster-processes.test.ts,
+ * run with `node --import tsx`: connects to the Redis on argv[2] (a port, or a cluster's ports
+ * joined by commas) with the client named by argv[3], then on each message fires that many
+ * concurrent consumes of its counters and reports how many were admitted.
  */
-import { Redis } from 'ioredis';
-import { createClient } from 'redis';
+import { Cluster, Redis } from 'ioredis';
+import { createClient, createCluster } from 'redis';
 import type { RedisClientLike } from '../../lib/stores/redis/index.js';
 import { RedisStore } from '../../lib/stores/redis/index.js';
+import type { CounterSpec } from '../../lib/stores/store.js';
 
 export interface RoundOrder {
   readonly key: string;
   readonly calls: number;
   readonly limit: number;
+  /** The counters of each call; without them, one hour window under `key` of `limit`. */
+  readonly counters?: readonly CounterSpec[];
 }
 
 export interface RoundReport {
@@ -20,20 +24,41 @@ export interface RoundReport {
   readonly failed: number;
 }
 
-async function connect(port: number, kind: string): Promise<{ client: RedisClientLike; close(): void }> {
+const host = '127.0.0.1';
+
+async function connect(ports: number[], kind: string): Promise<{ client: RedisClientLike; close(): void }> {
   if (kind === 'ioredis') {
-    const client = new Redis({ host: '127.0.0.1', port, lazyConnect: true, enableOfflineQueue: false });
+    if (ports.length > 1) {
+      const cluster = new Cluster(
+        ports.map((port) => ({ host, port })),
+        { enableOfflineQueue: false, lazyConnect: true, redisOptions: { maxRetriesPerRequest: 0 } },
+      );
+      await cluster.connect();
+      return { client: cluster, close: () => cluster.disconnect() };
+    }
+    const client = new Redis({ host, port: ports[0], lazyConnect: true, enableOfflineQueue: false });
     await client.connect();
     return { client, close: () => client.disconnect() };
   }
-  const client = createClient({ socket: { host: '127.0.0.1', port }, disableOfflineQueue: true });
+  if (ports.length > 1) {
+    const cluster = createCluster({
+      rootNodes: ports.map((port) => ({ socket: { host, port } })),
+      defaults: { disableOfflineQueue: true },
+    });
+    cluster.on('error', () => {});
+    await cluster.connect();
+    return { client: cluster, close: () => cluster.destroy() };
+  }
+  const client = createClient({ socket: { host, port: ports[0] }, disableOfflineQueue: true });
   client.on('error', () => {});
   await client.connect();
   return { client, close: () => client.destroy() };
 }
 
 async function main(): Promise<void> {
-  const { client, close } = await connect(Number(process.argv[2]), process.argv[3] ?? 'ioredis');
+  const ports = (process.argv[2] ?? '').split(',').map(Number);
+  const { client, close } = await connect(ports, process.argv[3] ?? 'ioredis');
+  // Every call of a round is sent before any answer: remembered refusals would change nothing.
   const store = new RedisStore({ client, timeoutMs: 10_000 });
   process.on('message', async (message: RoundOrder | 'exit') => {
     if (message === 'exit') {
@@ -41,15 +66,11 @@ async function main(): Promise<void> {
       process.disconnect?.();
       return;
     }
-    const counter = {
-      kind: 'window',
-      key: message.key,
-      windowMs: 3_600_000,
-      limit: message.limit,
-      cost: 1,
-    } as const;
+    const counters: readonly CounterSpec[] = message.counters ?? [
+      { kind: 'window', key: message.key, windowMs: 3_600_000, limit: message.limit, cost: 1 },
+    ];
     const results = await Promise.allSettled(
-      Array.from({ length: message.calls }, () => store.consume([counter])),
+      Array.from({ length: message.calls }, () => store.consume(counters)),
     );
     const report: RoundReport = {
       key: message.key,

@@ -67,11 +67,15 @@ describe('RedisStore options', () => {
     expect(error).toMatchObject({ code: 'ERR_TOLLGATE_INVALID_OPTION', path });
   });
 
-  test('defaults: 100 ms timeout, hash tag {tg}, no prefix', () => {
+  test('defaults: 100 ms timeout, a hash tag per scope value, no prefix', () => {
     const store = createRedisStore({ client: fakeIoredis });
     expect(store).toBeInstanceOf(RedisStore);
     expect(store.timeoutMs).toBe(100);
-    expect(store.keyOf(minute)).toBe('{tg}:tg:ip:203.0.113.7:60000');
+    // A counter without a group (a spending cap's) is a hash of its own, its key the tag.
+    expect(store.keyOf(minute)).toBe('{tg:ip:203.0.113.7:60000}');
+    const grouped = { ...minute, group: { namespace: 'tg:ip:', value: '203.0.113.7' } };
+    expect(store.keyOf(grouped)).toBe('{tg:ip:203.0.113.7}');
+    expect(store.fieldSuffixOf(grouped)).toBe(':60000');
     expect(new RedisStore({ client: fakeIoredis, prefix: 'app:', hashTag: 'rl-eu' }).keyOf(minute)).toBe(
       'app:{rl-eu}:tg:ip:203.0.113.7:60000',
     );
@@ -198,19 +202,36 @@ describeWithRedis()('RedisStore on a real server', () => {
         await admin.del(...counters.map((c) => store.keyOf(c)));
         await store.consume(counters);
         expect(await admin.hget(store.keyOf(minute), 'w')).toBe(String(T0));
-        expect(await admin.hget(store.keyOf(minute), 'n')).toBe('1');
-        await admin.hset(store.keyOf(minute), 'n', '02');
+        expect(await admin.hget(store.keyOf(minute), `n@${T0}`)).toBe('1');
+        await admin.hset(store.keyOf(minute), `n@${T0}`, '02');
         expect((await store.consume(counters)).counters[0]).toMatchObject({ allowed: true, remaining: 2 });
-        expect(await admin.hget(store.keyOf(minute), 'n')).toBe('3');
-        await admin.hset(store.keyOf(minute), 'n', '2.5');
+        expect(await admin.hget(store.keyOf(minute), `n@${T0}`)).toBe('3');
+        await admin.hset(store.keyOf(minute), `n@${T0}`, '2.5');
         expect((await store.consume(counters)).admitted).toBe(true);
-        expect(Number(await admin.hget(store.keyOf(minute), 'n'))).toBe(3.5);
-        await admin.hset(store.keyOf(minute), 'n', 'junk');
+        expect(Number(await admin.hget(store.keyOf(minute), `n@${T0}`))).toBe(3.5);
+        await admin.hset(store.keyOf(minute), `n@${T0}`, 'junk');
         expect((await store.consume(counters)).counters[0]).toMatchObject({ allowed: true, remaining: 4 });
-        expect(await admin.hget(store.keyOf(minute), 'n')).toBe('1');
+        expect(await admin.hget(store.keyOf(minute), `n@${T0}`)).toBe('1');
       }
       // Four charges of half a unit: whole counts and fractional ones alike.
-      expect(Number(await admin.hget(store.keyOf(fraction), 'n'))).toBe(2);
+      expect(Number(await admin.hget(store.keyOf(fraction), `n@${T0}`))).toBe(2);
+    });
+
+    test("a client clock that disagrees with Redis's names no window: Redis TIME decides", async () => {
+      // The short path is sent the window this process expects; a wrong one is ignored.
+      const store = storeOf();
+      const skewed = jest.spyOn(Date, 'now').mockReturnValue(Date.UTC(2001, 0, 1));
+      try {
+        await store.consume([minute]);
+        const result = await store.consume([minute]);
+        expect(result.counters[0]).toMatchObject({ allowed: true, remaining: 3 });
+        const start = result.counters[0]!.windowStart!;
+        expect(start).toBe(result.now - (result.now % 60_000));
+        expect(await admin.hget(store.keyOf(minute), `n@${start}`)).toBe('2');
+        expect((await store.peek([minute])).counters[0]!.remaining).toBe(3);
+      } finally {
+        skewed.mockRestore();
+      }
     });
 
     test('a peek on Redis TIME reads the same clock as a consume', async () => {
@@ -296,8 +317,16 @@ describeWithRedis()('RedisStore on a real server', () => {
       const clock = manualClock(T0 + 15_000);
       const store = storeOf({ now: clock.now });
       await store.consume([minute, burst]);
-      expect(await admin.hgetall(store.keyOf(minute))).toEqual({ w: String(T0), n: '1' });
-      expect(await admin.get(store.keyOf(burst))).toBe(String(T0 + 15_000 + 1000));
+      // `e`: the end the hash's TTL was last set to (the window's end and its margin; the bucket full).
+      expect(await admin.hgetall(store.keyOf(minute))).toEqual({
+        w: String(T0),
+        [`n@${T0}`]: '1',
+        e: String(T0 + 61_000),
+      });
+      expect(await admin.hgetall(store.keyOf(burst))).toEqual({
+        t: String(T0 + 15_000 + 1000),
+        e: String(T0 + 15_000 + 1000),
+      });
     });
   });
 

@@ -29,6 +29,8 @@ export type RedisClientLike = IoRedisLike | NodeRedisLike;
 
 /** What the store needs of a client, whichever it is. */
 export interface ScriptRunner {
+  /** Whether the client is a cluster's: each call must then keep to one slot. */
+  readonly cluster: boolean;
   /** Why a command sent now would wait in an offline queue, or `undefined` when it would not. */
   unavailable(): string | undefined;
   evalSha(sha: string, keys: readonly string[], args: readonly string[]): Promise<unknown>;
@@ -76,6 +78,7 @@ export function scriptRunner(client: RedisClientLike): ScriptRunner {
       const run = (command: string, body: string, keys: readonly string[], args: readonly string[]) =>
         send.call(client, keys[0], false, [command, body, String(keys.length), ...keys, ...args]);
       return {
+        cluster: true,
         unavailable,
         evalSha: (sha, keys, args) => run('EVALSHA', sha, keys, args),
         eval: (script, keys, args) => run('EVAL', script, keys, args),
@@ -84,6 +87,7 @@ export function scriptRunner(client: RedisClientLike): ScriptRunner {
     const evalSha = client.evalSha as unknown as NodeEval;
     const evalScript = client.eval as unknown as NodeEval;
     return {
+      cluster: false,
       unavailable,
       evalSha: (sha, keys, args) => evalSha.call(client, sha, { keys: [...keys], arguments: [...args] }),
       eval: (script, keys, args) =>
@@ -94,6 +98,8 @@ export function scriptRunner(client: RedisClientLike): ScriptRunner {
   const evalSha = io.evalsha as unknown as IoEval;
   const evalScript = io.eval as unknown as IoEval;
   return {
+    // ioredis marks its Cluster so; a standalone client has `isCluster: false`.
+    cluster: (io as { isCluster?: unknown }).isCluster === true,
     unavailable() {
       // `wait` is a lazyConnect client before its first command: that command connects it.
       const status = io.status;

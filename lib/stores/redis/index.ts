@@ -1,6 +1,6 @@
 import { validateOptions } from '../../options/validation.js';
-import { bucketState, windowState } from '../counter-state.js';
-import type { ConsumeResult, CounterSpec, CounterState, RefundSpec, Store } from '../store.js';
+import type { ConsumeContext, ConsumeResult, CounterSpec, RefundSpec, Store } from '../store.js';
+import { type Batch, encodeBatch } from './batch.js';
 import {
   type IoRedisLike,
   type NodeRedisLike,
@@ -10,15 +10,23 @@ import {
 } from './clients.js';
 import { Deadlines } from './deadlines.js';
 import { RedisStoreError, type RedisStoreErrorCode } from './errors.js';
+import { KeyLayout, slotOf } from './layout.js';
 import { type RedisStoreOptions, redisStoreOptionsSchema } from './options.js';
+import { RefusalCache } from './refusals.js';
+import { emptyReadings, type Readings, readReply, statesOf } from './reply.js';
 import { callScript } from './script-call.js';
+import { applyAcross, evaluateAcross, type SlotCaller } from './slots.js';
 
 export type { IoRedisLike, NodeRedisLike, RedisClientLike, RedisStoreErrorCode };
 export { RedisStoreError, type RedisStoreOptions, redisStoreOptionsSchema };
 
+/** Counters a refusal cache remembers unless told otherwise. */
+const REFUSAL_CACHE_SIZE = 10_000;
+
 /**
- * A store that keeps counters in Redis (standalone or Cluster). Every `consume` checks and
- * charges all its counters in one `EVALSHA` of one Lua script, atomically, on Redis's clock.
+ * A store that keeps counters in Redis (standalone or Cluster). A `consume` checks and charges
+ * all its counters with one `EVALSHA` of one Lua script per cluster slot, atomically on each, on
+ * Redis's clock; on a standalone Redis that is always one script.
  * @example
  * import Redis from 'ioredis';
  * import { RedisStore } from 'tollgate/redis';
@@ -28,38 +36,65 @@ export { RedisStoreError, type RedisStoreOptions, redisStoreOptionsSchema };
  */
 export class RedisStore implements Store {
   readonly timeoutMs: number;
-  /** `<prefix>{<hashTag>}:`, the start of every key. */
-  readonly keyPrefix: string;
+  /** Where each counter lives: its scope value's hash, or every hash under one tag. */
+  readonly layout: KeyLayout;
+  /** Refusals remembered in this process, or `undefined` when `refusalCache` is `false`. */
+  readonly refusals: RefusalCache | undefined;
   private readonly runner: ScriptRunner;
   private readonly now: (() => number) | undefined;
   private readonly deadlines: Deadlines;
+  /** Whether a call may span several slots: a cluster client and one hash tag per scope value. */
+  private readonly spread: boolean;
+  /** What slots.ts needs of the store for a call over several slots. */
+  private readonly caller: SlotCaller;
 
   constructor(options: RedisStoreOptions) {
     validateOptions(redisStoreOptionsSchema, options, 'RedisStore options');
     this.runner = scriptRunner(options.client);
     this.timeoutMs = options.timeoutMs ?? 100;
     this.deadlines = new Deadlines(this.timeoutMs);
-    this.keyPrefix = `${options.prefix ?? ''}{${options.hashTag ?? 'tg'}}:`;
+    this.layout = new KeyLayout(options.prefix ?? '', options.hashTag);
+    this.spread = this.runner.cluster && !this.layout.oneSlot;
     this.now = options.now;
+    const cache = options.refusalCache ?? {};
+    this.refusals =
+      cache === false ? undefined : new RefusalCache(cache.size ?? REFUSAL_CACHE_SIZE, options.now);
+    this.caller = {
+      layout: this.layout,
+      send: (batch) => this.send(batch),
+      // A refused call's refunds lower counts that this process may remember.
+      refunding: (refunds) => this.refusals?.lowered(refunds),
+    };
   }
 
-  /** The Redis key a counter is kept under. */
-  keyOf(counter: Pick<CounterSpec, 'key'>): string {
-    return this.keyPrefix + counter.key;
+  /** The Redis key (a hash) a counter is kept in: its fields are named in docs/redis.md. */
+  keyOf(counter: Pick<CounterSpec, 'key' | 'group'>): string {
+    return this.layout.hashOf(counter);
   }
 
-  // Not `async`: an async function would wrap `evaluate`'s promise in one more, and answer later.
-  consume(counters: readonly CounterSpec[]): Promise<ConsumeResult> {
-    return this.evaluate('c', counters);
+  /** The suffix of a counter's fields in its hash: `n<suffix>` holds a window's count. */
+  fieldSuffixOf(counter: Pick<CounterSpec, 'key' | 'group'>): string {
+    return this.layout.suffixOf(counter);
+  }
+
+  /**
+   * A refusal this process remembers is answered at once, without Redis (see refusals.ts);
+   * anything else is one script call per slot.
+   */
+  consume(counters: readonly CounterSpec[], context?: ConsumeContext): Promise<ConsumeResult> {
+    const remembered = this.refusals?.answer(counters);
+    if (remembered !== undefined) return Promise.resolve(remembered);
+    return this.evaluate('c', counters, context);
   }
 
   peek(counters: readonly CounterSpec[]): Promise<ConsumeResult> {
-    return this.evaluate('p', counters);
+    return this.evaluate('p', counters, undefined);
   }
 
   async refund(refunds: readonly RefundSpec[]): Promise<void> {
     if (refunds.length === 0) return;
-    await this.run('r', refunds);
+    this.refusals?.lowered(refunds);
+    await this.apply('r', refunds);
   }
 
   /**
@@ -68,112 +103,88 @@ export class RedisStore implements Store {
    */
   async charge(charges: readonly RefundSpec[]): Promise<void> {
     if (charges.length === 0) return;
-    await this.run('a', charges);
+    this.refusals?.forget(charges);
+    await this.apply('a', charges);
   }
 
   async reset(counters: readonly CounterSpec[]): Promise<void> {
     if (counters.length === 0) return;
-    await this.run('x', counters);
+    this.refusals?.lowered(counters);
+    await this.apply('x', counters);
   }
 
-  /** Consume (`c`) and peek (`p`): one script call, and the counters' states from its reply. */
-  private async evaluate(op: 'c' | 'p', counters: readonly CounterSpec[]): Promise<ConsumeResult> {
+  /** Consume (`c`) and peek (`p`): the scripts' readings, and the counters' states from them. */
+  private async evaluate(
+    op: 'c' | 'p',
+    counters: readonly CounterSpec[],
+    context: ConsumeContext | undefined,
+  ): Promise<ConsumeResult> {
     const clock = this.now?.();
-    const reply = await this.run(op, counters, clock);
-    const count = counters.length;
-    // admitted, now, one number per counter, then (index, start) pairs: see script.ts.
-    if (!Array.isArray(reply) || reply.length < 2 + count || (reply.length - count) % 2 !== 0)
-      throw badReply();
-    // The clock the script read: the one sent, or Redis TIME (whole ms, an integer reply).
-    const now = clock ?? replyNumber(reply[1]);
-    const admitted = replyNumber(reply[0]) === 1;
-    const admittedCharge = admitted && op === 'c';
-    const states: CounterState[] = new Array(count);
-    for (let i = 0; i < count; i++) {
-      const counter = counters[i]!;
-      const value = replyNumber(reply[2 + i]);
-      // The arithmetic of the memory store (counter-state.ts), on the numbers the script
-      // decided with, so that both stores agree to the bit.
-      if (counter.kind === 'window') {
-        const replayed = value < 0;
-        const used = replayed ? -1 - value : value;
-        const charged = admittedCharge && !replayed && counter.cost > 0;
-        const windowStart = now - (now % counter.windowMs);
-        states[i] = windowState(counter, { used, windowStart, charged, replayed, key: undefined }, now);
-      } else {
-        const charged = admittedCharge && counter.cost > 0;
-        states[i] = bucketState(counter, { tat: value, charged, key: undefined }, now);
-      }
+    const epoch = this.refusals?.epoch ?? 0;
+    const slots = this.spread ? slotsOf(this.layout, counters) : undefined;
+    if (slots !== undefined) {
+      const { result, readings, refunded } = await evaluateAcross(this.caller, op, {
+        counters,
+        slots,
+        clock,
+        context,
+      });
+      // Its own refunds gave back what the call charged after reading: its readings still hold.
+      if (op === 'c') this.learn(counters, { readings, result, epoch: epoch + refunded });
+      return result;
     }
-    // Windows the key holds later than the clock's: the clock stepped back (see script.ts).
-    for (let at = 2 + count; at < reply.length; at += 2) {
-      const i = replyNumber(reply[at]) - 1;
-      const counter = counters[i];
-      const state = states[i];
-      if (counter?.kind !== 'window' || state === undefined) throw badReply();
-      const windowStart = replyNumber(reply[at + 1]);
-      const resetAt = windowStart + counter.windowMs;
-      states[i] = { ...state, resetAt, retryAt: state.allowed ? now : resetAt, windowStart };
-    }
-    return { admitted, now, counters: states };
+    const batch = encodeBatch(this.layout, op, counters, { clock: clock === undefined ? '' : String(clock) });
+    const readings = emptyReadings(counters.length);
+    const { admitted, now } = readReply(await this.send(batch), batch, readings, clock);
+    const result = { admitted, now, counters: statesOf(counters, readings, admitted && op === 'c') };
+    if (op === 'c') this.learn(counters, { readings, result, epoch });
+    return result;
   }
 
-  private run(
-    op: string,
-    counters: readonly (CounterSpec | RefundSpec)[],
-    clock = this.now?.(),
-  ): Promise<unknown> {
-    const count = counters.length;
-    const time = clock === undefined ? '' : String(clock);
-    const first = counters[0] as (CounterSpec & { idempotencyKey?: string }) | undefined;
-    // One window counter without an idempotency key, the commonest check, takes the script's
-    // short path: ops `C` and `P`, its numbers as three arguments (see script.ts).
-    if (
-      count === 1 &&
-      (op === 'c' || op === 'p') &&
-      first!.kind === 'window' &&
-      first!.idempotencyKey === undefined
-    ) {
-      const args = [
-        op === 'c' ? 'C' : 'P',
-        String(first!.windowMs),
-        String(first!.limit),
-        String(first!.cost),
-      ];
-      if (clock !== undefined) args.push(time);
-      return this.send([this.keyPrefix + first!.key], args);
-    }
-    const keys: string[] = new Array(count);
-    const args: string[] = [op, time];
-    const aimed = op === 'r' || op === 'a';
-    for (let i = 0; i < count; i++) {
-      // Read loosely: refunds carry `windowStart`, and window counters may carry an
-      // `idempotencyKey`, which the core hashes before it gets here.
-      const counter = counters[i] as (CounterSpec | RefundSpec) & {
-        windowStart?: number;
-        idempotencyKey?: string;
-      };
-      keys[i] = this.keyPrefix + counter.key;
-      // One argument per counter, '<kind><a>:<b>:<cost>' (see script.ts). A number in a
-      // template is written as String() writes it, the shortest text that reads back as the
-      // same double, which Lua's tonumber (strtod) does: a fractional intervalMs arrives unrounded.
-      if (counter.kind === 'window') {
-        const idempotencyKey = counter.idempotencyKey;
-        args.push(
-          `${idempotencyKey === undefined ? 'w' : 'i'}${counter.windowMs}:${counter.limit}:${counter.cost}`,
-        );
-        if (aimed) args.push(String(counter.windowStart));
-        if (idempotencyKey !== undefined) args.push(idempotencyKey);
-      } else {
-        args.push(`b${counter.capacity}:${counter.intervalMs}:${counter.cost}`);
-      }
-    }
-    return this.send(keys, args);
+  /**
+   * A refusal is remembered; an admission charged its counters, so what was remembered of
+   * them no longer holds. Refunds, charges and resets forget theirs too: what this process
+   * remembers is never staler than what it did itself.
+   */
+  private learn(
+    counters: readonly CounterSpec[],
+    answer: { readings: Readings; result: ConsumeResult; epoch: number },
+  ): void {
+    if (answer.result.admitted) this.refusals?.forget(counters);
+    else this.refusals?.remember(counters, answer.readings, answer.result, answer.epoch);
   }
 
-  private send(keys: readonly string[], args: readonly string[]): Promise<unknown> {
-    return callScript(this.runner, this.deadlines, keys, args);
+  private async apply(op: 'r' | 'a' | 'x', counters: readonly (CounterSpec | RefundSpec)[]): Promise<void> {
+    const clock = this.now?.();
+    const slots = this.spread ? slotsOf(this.layout, counters) : undefined;
+    if (slots !== undefined) return applyAcross(this.caller, op, { counters, slots, clock });
+    await this.send(
+      encodeBatch(this.layout, op, counters, { clock: clock === undefined ? '' : String(clock) }),
+    );
   }
+
+  private send(batch: Batch): Promise<unknown> {
+    return callScript(this.runner, this.deadlines, batch.keys, batch.args);
+  }
+}
+
+/**
+ * The counters' indexes by cluster slot, or `undefined` when they share one slot (then the
+ * call is one script, as on a standalone Redis).
+ */
+function slotsOf(layout: KeyLayout, counters: readonly (CounterSpec | RefundSpec)[]): number[][] | undefined {
+  let first: number | undefined;
+  let bySlot: Map<number, number[]> | undefined;
+  counters.forEach((counter, i) => {
+    const slot = slotOf(layout.hashOf(counter));
+    first ??= slot;
+    if (bySlot === undefined && slot === first) return;
+    if (bySlot === undefined) bySlot = new Map([[first, Array.from({ length: i }, (_, j) => j)]]);
+    const list = bySlot.get(slot);
+    if (list === undefined) bySlot.set(slot, [i]);
+    else list.push(i);
+  });
+  return bySlot === undefined ? undefined : [...bySlot.values()];
 }
 
 /**
@@ -186,21 +197,4 @@ export class RedisStore implements Store {
  */
 export function createRedisStore(options: RedisStoreOptions): RedisStore {
   return new RedisStore(options);
-}
-
-function badReply(): RedisStoreError {
-  return new RedisStoreError('ERR_TOLLGATE_REDIS_REPLY', 'Redis answered the tollgate script unexpectedly');
-}
-
-function replyNumber(value: unknown): number {
-  const n =
-    typeof value === 'number'
-      ? value
-      : typeof value === 'string'
-        ? Number(value)
-        : value instanceof Uint8Array
-          ? Number(Buffer.from(value).toString())
-          : Number.NaN;
-  if (Number.isNaN(n)) throw badReply();
-  return n;
 }

@@ -13,9 +13,10 @@ export interface RedisStoreOptions {
   /** Prepended to every key, e.g. `'myapp:'`. No braces. Defaults to `''`. */
   prefix?: string;
   /**
-   * The Redis Cluster hash tag every key carries, braces left out. All counters of one call
-   * must live on one slot, so it is one constant tag: give limiters that never share a
-   * request different tags to spread them over several slots. Defaults to `'tg'`.
+   * One Redis Cluster hash tag for every key, braces left out: all of the store on one slot, so
+   * that every request is one script on one master (strict single-slot atomicity, no scale-out).
+   * Left out (the default), each scope value is its own hash tag, so that a cluster spreads
+   * the keys and the load over its masters (see docs/redis.md).
    */
   hashTag?: string;
   /**
@@ -23,6 +24,12 @@ export interface RedisStoreOptions {
    * the limiter applies its `onStoreError` policy instead of hanging. Defaults to `100` ms.
    */
   timeoutMs?: number;
+  /**
+   * Refusals remembered in this process, so that repeats of a request refused for a window that
+   * has not ended are answered without Redis; `false` turns it off. `size`: counters remembered
+   * at most, the oldest dropped first. Defaults to `{ size: 10000 }`.
+   */
+  refusalCache?: false | { size?: number };
   /**
    * Tests only: the clock, ms since epoch, sent with each call in place of Redis `TIME`.
    * Defaults to Redis `TIME`, so that every instance shares one clock.
@@ -57,6 +64,19 @@ export const redisStoreOptionsSchema: JsonSchema = {
       minimum: 1,
       maximum: 2_147_483_647,
       expected: 'a positive integer of ms',
+    },
+    refusalCache: {
+      anyOf: [
+        { const: false },
+        {
+          type: 'object',
+          additionalProperties: false,
+          properties: {
+            size: { type: 'integer', minimum: 1, maximum: 10_000_000, expected: 'a positive integer' },
+          },
+        },
+      ],
+      expected: 'false, or { size } with a positive integer size',
     },
     now: { typeofFunction: true, expected: 'a function returning ms since epoch' },
   },

@@ -1,167 +1,221 @@
+import { parseSpec, sweepMarks } from './preamble.js';
+import { countField } from './single-window.js';
+
 /**
- * Lua, ops `c` and `p`: consume or peek of any counters, every one read before all or none is
- * charged. Its first locals (`fmod`, `ceil`, `specs`, `at`) serve the sections after it too.
+ * Lua, ops `c` and `p`: consume or peek of any counters, every hash read once before all or
+ * none is charged, each charged hash written once. Its first locals (`fmod`, `ceil`, `specs`,
+ * `at`) serve the sections after it too.
  */
 export const CONSUME_PEEK = `
 local fmod, ceil = math.fmod, math.ceil
 
--- A counter's spec, '<kind><a>:<b>:<cost>', is read once per call however many counters
--- share it (the windows of one length usually do): each number costs Lua a strtod. A
--- window's spec also holds the start of the current window.
+-- A counter's spec, '<kind><a>:<b>:<cost><suffix>', is read once per call however many
+-- counters share it (the windows of one length, in every scope, usually do): each number costs
+-- Lua a strtod, and each field name a string. It holds kind, a, b, cost, the start of the
+-- current window (windows), the cost's text, the suffix, and the names w<s>, n<s> and t<s>.
+-- (Parsed inline, as specOf below does for the other ops: a function defined here would cost
+-- every call that runs past it.)
 local specs = {}
 
 local at = 3
 if op == 'c' or op == 'p' then
-  -- Read every counter and decide, then charge all or none. The first pass leaves in state[i]
-  -- what the second needs: for a window, the start of the window its key holds when that is
-  -- the current one (or a later one), true when it holds an earlier one (stale[i] then says
-  -- when the key expires), false when there is no key; for a bucket, its arrival time, or
-  -- false when there is no key.
-  local n = #KEYS
+  -- What a check costs Redis beyond its commands is mostly the tables it makes (each is
+  -- allocated, then collected), so both passes walk ARGV again rather than keep per-counter
+  -- tables: state[i] is all that pass 1 leaves for pass 2, with each hash's 'e' when it was read
+  -- (es[g]) and the latest end of what it was found holding (seen[g], for a hash without 'e').
+  -- state[i], for a window: the units counted in the current (or a later) window; false when it
+  -- has no count; the start of the ended window it holds, negated. For a bucket: its arrival
+  -- time, negated when the bucket had none or was full.
   local out = { 1, now }
-  local state, starts = {}, {}
-  local stale, later, odd
+  local state, es, seen = {}, {}, {}
   local admitted = true
-  for i = 1, n do
-    local text = ARGV[at]
-    local spec = specs[text]
-    if spec == nil then
-      local kind, a, b, cost = string.match(text, '^(%a)([^:]+):([^:]+):(.+)$')
-      a = a + 0
-      spec = { kind, a, b + 0, cost + 0, kind ~= 'b' and now - fmod(now, a), cost }
-      specs[text] = spec
+  local later, moved
+  local i = 0
+  for g = 1, #KEYS do
+    local count = ARGV[at] + 0
+    local first = at + 1
+    -- The fields to read: each counter's, and the hash's 'e' after them when it holds a bucket,
+    -- whose every charge may reach past it (a window reaches past it only when it starts, which
+    -- reads 'e' then). A hash of one window is read without building a list of names.
+    local v
+    local c1 = specs[ARGV[first]]
+    if c1 == nil then ${parseSpec('ARGV[first]', 'c1')}
     end
-    local kind, b, cost = spec[1], spec[3], spec[4]
-    if kind ~= 'b' then
-      local v
-      if kind == 'i' then
-        v = redis.call('HMGET', KEYS[i], 'w', 'n', 'i:' .. ARGV[at + 1])
-        at = at + 2
-      else
-        v = redis.call('HMGET', KEYS[i], 'w', 'n')
-        at = at + 1
-      end
-      -- The keys of one window length hold one start, as one interned string: read it once.
-      local w = v[1]
-      local stored = w and starts[w]
-      if stored == nil then
-        stored = tonumber(w)
-        starts[w] = stored
-      end
-      local start = spec[5]
-      if stored and stored >= start then
-        -- A clock that stepped back keeps counting in the later window the key holds.
-        if stored > start then
-          later = later or {}
-          later[#later + 1] = i
-          later[#later + 1] = stored % 1 == 0 and stored or string.format('%.17g', stored)
+    if count == 1 and c1[1] == 'w' then
+      v = redis.call('HMGET', KEYS[g], c1[8], c1[11])
+      at = first + 1
+    else
+      local names, bucket = {}, false
+      at = first
+      for j = 1, count do
+        local c = specs[ARGV[at]]
+        if c == nil then ${parseSpec('ARGV[at]', 'c')}
         end
-        local count, used = v[2], 0
-        state[i] = stored
-        if count then
-          -- Canonical digits, which HINCRBY can read (see below), also read for one strtod.
-          if count == '0' or string.find(count, '^[1-9]%d*$') then
-            used = count + 0
-          else
-            used = tonumber(count) or 0
-            odd = odd or {}
-            odd[i] = true
+        at = at + 1
+        if c[1] == 'b' then
+          names[#names + 1] = c[10]
+          bucket = true
+        else
+          names[#names + 1] = c[8]
+          names[#names + 1] = c[11]
+          if c[1] == 'i' then
+            names[#names + 1] = 'i' .. c[7] .. ':' .. ARGV[at]
+            at = at + 1
           end
         end
-        if v[3] then
-          out[i + 2] = -1 - used
-        else
-          out[i + 2] = used
-          if used + cost > b then admitted = false end
-        end
-      else
-        if w or v[2] then
-          -- An earlier window's key (kept by the margin) expires by its own end, not this one's.
-          stale = stale or {}
-          stale[i] = (stored or start) + spec[2] + MARGIN
-          state[i] = true
-        else
-          state[i] = false
-        end
-        out[i + 2] = 0
-        if cost > b then admitted = false end
       end
-    else
-      at = at + 1
-      local stored = tonumber(redis.call('GET', KEYS[i]))
-      local tat = stored or now
-      if tat < now then tat = now end
-      -- A bucket is full again, and its key worthless, from its arrival time on.
-      state[i] = stored ~= nil and tat
-      -- Redis writes a number argument with %.17g, so arrival times are stored unrounded; a
-      -- number in the reply, though, becomes an integer reply (truncated): fractions go as text.
-      out[i + 2] = tat % 1 == 0 and tat or string.format('%.17g', tat)
-      if tat + (cost - spec[2]) * b > now + EPSILON then admitted = false end
+      if bucket then names[#names + 1] = 'e' end
+      v = redis.call('HMGET', KEYS[g], unpack(names))
+      if bucket then es[g] = v[#names] end
     end
+    local last = 0
+    local f = 1
+    local arg = first
+    for j = i + 1, i + count do
+      local c = specs[ARGV[arg]]
+      arg = arg + (c[1] == 'i' and 2 or 1)
+      local b, cost = c[3], c[4]
+      if c[1] == 'b' then
+        local stored = tonumber(v[f])
+        f = f + 1
+        local tat = stored or now
+        if tat < now then tat = now end
+        state[j] = stored and stored > now and tat or -tat
+        if stored and stored > last then last = stored end
+        -- A number in the reply becomes an integer reply (truncated): fractions go as text.
+        out[j + 2] = tat % 1 == 0 and tat or string.format('%.17g', tat)
+        if tat + (cost - c[2]) * b > now + EPSILON then admitted = false end
+      else
+        local w, n = v[f], v[f + 1]
+        local replayed = c[1] == 'i' and v[f + 2]
+        f = f + (c[1] == 'i' and 3 or 2)
+        local stored = tonumber(w)
+        local start = c[5]
+        if stored and stored >= start then
+          -- A clock that stepped back keeps counting in the later window the counter holds.
+          if stored > start then
+            later = later or {}
+            later[#later + 1] = j
+            later[#later + 1] = stored % 1 == 0 and stored or string.format('%.17g', stored)
+            -- Its count is that window's field: read, and kept for the charge (moved[j]).
+            moved = moved or {}
+            moved[j] = ${countField('c[7]', 'stored')}
+            n = redis.call('HGET', KEYS[g], moved[j]) or nil
+          end
+          local units = n and tonumber(n) or 0
+          state[j] = units
+          if stored + c[2] + MARGIN > last then last = stored + c[2] + MARGIN end
+          if replayed then
+            out[j + 2] = -1 - units
+          else
+            out[j + 2] = units
+            if units + cost > b then admitted = false end
+          end
+        else
+          state[j] = stored and -stored or false
+          if stored and stored + c[2] + MARGIN > last then last = stored + c[2] + MARGIN end
+          out[j + 2] = 0
+          if cost > b then admitted = false end
+        end
+      end
+    end
+    seen[g] = last
+    i = i + count
   end
 
+  -- Pass 2: a hash charged one count is one HINCRBY; any other charged hash one HSET. Its TTL
+  -- moves only when a window it starts (or a bucket it fills) ends later than everything it held
+  -- ('e', the end its TTL was last set to). A hash read and not written is checked for a TTL.
   local charge = admitted and op == 'c'
-  -- Keys read and not charged, each with the moment it should expire: their TTLs are checked
-  -- after the writes (see repairTtl).
-  local unexpiring
   at = 3
-  for i = 1, n do
-    local key, spec, s = KEYS[i], specs[ARGV[at]], state[i]
-    local kind, cost = spec[1], spec[4]
-    if kind ~= 'b' then
-      local used = out[i + 2]
-      if charge and used >= 0 and cost > 0 then
-        -- A key charged in its current window has its TTL already: checking it would cost as
-        -- much as the charge (see repairTtl for one found without).
-        if s and s ~= true then
-          -- HINCRBY by the cost's own text spares Redis formatting a number argument (a %.17g
-          -- snprintf, as dear as a redis.call's dispatch), but fails on a count that is not an
-          -- integer's canonical text, which would break all-or-none after earlier writes: those
-          -- (and fractions, and counts past 2^53) are written whole.
-          if cost % 1 == 0 and used + cost < 9007199254740992 and not (odd and odd[i]) then
-            redis.call('HINCRBY', key, 'n', spec[6])
-          else
-            redis.call('HSET', key, 'n', used + cost)
-          end
-        else
-          -- That window's count and idempotency marks must not carry over.
-          if s then redis.call('DEL', key) end
-          -- Whole numbers as %.0f text (see the short path above).
-          local start = spec[5]
-          redis.call('HSET', key, 'w', start % 1 == 0 and string.format('%.0f', start) or start, 'n', spec[6])
-          redis.call('PEXPIRE', key, string.format('%.0f', ceil(start + spec[2] + MARGIN - now)))
+  i = 0
+  for g = 1, #KEYS do
+    local key = KEYS[g]
+    local count = ARGV[at] + 0
+    at = at + 1
+    local set, ends, held, incr = nil, nil, false, nil
+    for j = i + 1, i + count do
+      local c = specs[ARGV[at]]
+      local kind, cost, s = c[1], c[4], c[7]
+      local held1 = state[j]
+      if kind == 'b' then
+        at = at + 1
+        if charge and cost > 0 then
+          local tat = (held1 < 0 and -held1 or held1) + cost * c[3]
+          set = set or {}
+          set[#set + 1] = c[10]
+          set[#set + 1] = tat
+          if ends == nil or tat > ends then ends = tat end
+        elseif held1 > 0 then
+          held = true
         end
-        if kind == 'i' then redis.call('HINCRBY', key, 'i:' .. ARGV[at + 1], 1) end
-      elseif s then
-        unexpiring = unexpiring or {}
-        unexpiring[#unexpiring + 1] = key
-        unexpiring[#unexpiring + 1] = s == true and stale[i] or s + spec[2] + MARGIN
+      else
+        local mark = kind == 'i' and 'i' .. s .. ':' .. ARGV[at + 1]
+        at = at + (kind == 'i' and 2 or 1)
+        if charge and cost > 0 and out[j + 2] >= 0 then
+          set = set or {}
+          if held1 and held1 >= 0 then
+            set[#set + 1] = moved and moved[j] or c[11]
+            local units = held1 + cost
+            if cost % 1 == 0 and units % 1 == 0 and units < 9007199254740992 then
+              incr = c[6]
+              -- Whole numbers as %d text: Redis would write a number with %.17g, which costs more.
+              units = string.format('%d', units)
+            end
+            set[#set + 1] = units
+          else
+            -- The ended window's count and idempotency marks must not carry over.
+            if held1 then
+              redis.call('HDEL', key, ${countField('s', '-held1')})
+              ${sweepMarks('key', 's')}
+            end
+            local start = c[5]
+            set[#set + 1] = c[8]
+            set[#set + 1] = start % 1 == 0 and string.format('%d', start) or start
+            set[#set + 1] = c[11]
+            set[#set + 1] = c[6]
+            local last = start + c[2] + MARGIN
+            if ends == nil or last > ends then ends = last end
+          end
+          if mark then
+            set[#set + 1] = mark
+            set[#set + 1] = 1
+            set[#set + 1] = 'm' .. s
+            set[#set + 1] = 1
+          end
+        elseif held1 then
+          held = true
+        end
       end
-      at = at + (kind == 'i' and 2 or 1)
-    else
-      if charge and cost > 0 then
-        local tat = (s or now) + cost * spec[3]
-        redis.call('SET', key, tat, 'PX', math.max(1, ceil(tat - now)))
-      elseif s then
-        unexpiring = unexpiring or {}
-        unexpiring[#unexpiring + 1] = key
-        unexpiring[#unexpiring + 1] = s
-      end
-      at = at + 1
     end
-  end
-  if unexpiring then
-    for j = 1, #unexpiring, 2 do
-      local key = unexpiring[j]
-      if redis.call('PTTL', key) == -1 then
-        local ttl = ceil(unexpiring[j + 1] - now)
-        if ttl > 0 then redis.call('PEXPIRE', key, ttl) else redis.call('DEL', key) end
+    if set and #set == 2 and incr then
+      -- One count to raise: HINCRBY by the cost's own text spares Redis formatting a number.
+      -- It fails on a count that is not an integer's canonical text, which is then written whole.
+      if type(redis.pcall('HINCRBY', key, set[1], incr)) == 'table' then redis.call('HSET', key, set[1], set[2]) end
+    elseif set then
+      -- es[g]: nil when 'e' was not read, false when the hash has none.
+      local e = ends and tonumber(es[g] == nil and redis.call('HGET', key, 'e') or es[g])
+      if ends and (e == nil or ends > e) then
+        set[#set + 1] = 'e'
+        set[#set + 1] = ends
+        redis.call('HSET', key, unpack(set))
+        redis.call('PEXPIRE', key, math.max(1, ceil(ends - now)))
+      else
+        redis.call('HSET', key, unpack(set))
       end
+    elseif held and redis.call('PTTL', key) == -1 then
+      -- Keys are always written with a TTL; one found without (PERSIST, a restore, a foreign
+      -- writer) would never go away, so a call that reads it without charging it gives it one.
+      -- Without 'e' (written by another version or tool), the latest end this call saw.
+      local last = tonumber(es[g] == nil and redis.call('HGET', key, 'e') or es[g]) or seen[g]
+      local ttl = ceil(last - now)
+      if ttl > 0 then redis.call('PEXPIRE', key, ttl) else redis.call('DEL', key) end
     end
+    i = i + count
   end
   if not admitted then out[1] = 0 end
   if later then
-    for j = 1, #later do out[n + 2 + j] = later[j] end
+    for j = 1, #later do out[i + 2 + j] = later[j] end
   end
   return out
 end

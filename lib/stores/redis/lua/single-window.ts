@@ -1,43 +1,72 @@
+import { sweepMarks } from './preamble.js';
+
+/**
+ * Lua, inlined: the name of a window's count field, `n<suffix>@<start>`, for the start in `at`.
+ * Whole starts as %d text (ms since epoch); any other in full.
+ */
+export function countField(suffix: string, at: string): string {
+  return `'n' .. ${suffix} .. '@' .. (${at} % 1 == 0 and string.format('%d', ${at}) or string.format('%.17g', ${at}))`;
+}
+
 /**
  * Lua, ops `C` and `P`: consume or peek of one window counter without an idempotency key, the
  * commonest call, on locals alone.
  */
 export const SINGLE_WINDOW = `
--- Consume (C) or peek (P) of a single window counter without an idempotency key, the commonest
--- call: the general path's decision for that one counter (see below), on locals alone, since a
--- table, a closure or a pattern match each costs about as much as a redis.call's dispatch. Its
--- numbers come as arguments of their own, not as a spec: windowMs, limit, cost, then the clock
--- only when it is not Redis TIME.
+-- Consume (C) or peek (P) of a single window counter without an idempotency key: the general
+-- path's decision for that one counter (see below), on locals alone, since a table, a closure or
+-- a pattern match each costs about as much as a redis.call's dispatch. ARGV: windowMs, limit,
+-- cost, the counter's field suffix, then the window start the client expects and that window's
+-- count field: the script uses the name it is sent when its own clock agrees, which spares it
+-- formatting a number (the client's clock only names a field; Redis's decides).
 if op == 'C' or op == 'P' then
-  local key, a, b, cost = KEYS[1], ARGV[2] + 0, ARGV[3] + 0, ARGV[4]
+  local key, a, b, cost, s = KEYS[1], ARGV[3] + 0, ARGV[4] + 0, ARGV[5], ARGV[6]
   local units = cost + 0
-  local start = now - math.fmod(now, a)
-  local v = redis.call('HMGET', key, 'w', 'n')
-  -- A field HMGET does not find reads as false. A key can hold w without n: a reset takes the
-  -- count and leaves the window's idempotency marks.
+  local start = now - now % a
+  local nf = tonumber(ARGV[7]) == start and ARGV[8] or ${countField('s', 'start')}
+  if op == 'C' and units > 0 and units % 1 == 0 then
+    -- A charge is tried first: the count of this window is a field of its own, so one HINCRBY
+    -- both charges it and reads it, and a refused charge is taken back at once (nothing runs
+    -- between the two). The count's first charge in the window, a count that is not an
+    -- integer's canonical text, or one past 2^53, take the careful way below instead.
+    local r = redis.pcall('HINCRBY', key, nf, cost)
+    if type(r) == 'number' and r < 9007199254740992 then
+      local used = r - units
+      if r ~= units or tonumber(redis.call('HGET', key, 'w' .. s)) == start then
+        if used + units <= b then return { 1, now, used } end
+        if used == 0 then redis.call('HDEL', key, nf) else redis.call('HINCRBY', key, nf, -units) end
+        if redis.call('PTTL', key) == -1 then
+          local ttl = math.ceil((tonumber(redis.call('HGET', key, 'e')) or start + a + MARGIN) - now)
+          if ttl > 0 then redis.call('PEXPIRE', key, ttl) else redis.call('DEL', key) end
+        end
+        return { 0, now, used }
+      end
+      -- A new window (or a later one the counter holds): undone, and decided below.
+      if used == 0 then redis.call('HDEL', key, nf) else redis.call('HINCRBY', key, nf, -units) end
+    end
+  end
+  local wf = 'w' .. s
+  -- A field HMGET does not find reads as false. A counter can hold w without a count: a reset
+  -- takes the count and leaves the window's idempotency marks.
+  local v = redis.call('HMGET', key, wf, nf)
   local w, n = v[1], v[2] or nil
   local stored = tonumber(w)
   if stored and stored >= start then
-    -- A count HINCRBY can read as an integer: canonical digits, which also read for one
-    -- strtod where tonumber takes two. HINCRBY by the cost's own text spares Redis formatting a
-    -- number argument (a %.17g snprintf, about the price of a redis.call's dispatch).
-    local whole = n == nil or n == '0' or string.find(n, '^[1-9]%d*$')
-    local used = 0
-    if n then
-      if whole then used = n + 0 else used = tonumber(n) or 0 end
+    -- A clock that stepped back keeps counting in the later window the counter holds.
+    if stored > start then
+      nf = ${countField('s', 'stored')}
+      n = redis.call('HGET', key, nf) or nil
     end
-    local admitted = not (used + units > b)
+    local used = n and tonumber(n) or 0
+    local admitted = used + units <= b
     if admitted and op == 'C' and units > 0 then
-      if whole and units % 1 == 0 and used + units < 9007199254740992 then
-        redis.call('HINCRBY', key, 'n', cost)
-      else
-        redis.call('HSET', key, 'n', used + units)
-      end
+      -- Whole counts as %d text: Redis would write a number with %.17g, which costs more.
+      local total = used + units
+      redis.call('HSET', key, nf, total % 1 == 0 and total < 9007199254740992 and string.format('%d', total) or total)
     elseif redis.call('PTTL', key) == -1 then
-      local ttl = math.ceil(stored + a + MARGIN - now)
+      local ttl = math.ceil((tonumber(redis.call('HGET', key, 'e')) or stored + a + MARGIN) - now)
       if ttl > 0 then redis.call('PEXPIRE', key, ttl) else redis.call('DEL', key) end
     end
-    -- A clock that stepped back keeps counting in the later window the key holds.
     if stored > start then
       return { admitted and 1 or 0, now, used, 1, stored % 1 == 0 and stored or string.format('%.17g', stored) }
     end
@@ -45,17 +74,23 @@ if op == 'C' or op == 'P' then
   end
   local admitted = not (units > b)
   if admitted and op == 'C' and units > 0 then
-    -- That window's count and idempotency marks must not carry over.
-    if w or n then redis.call('DEL', key) end
-    -- Whole numbers as %.0f text: what Redis would write for them (%.17g), for less. Not %d,
-    -- which is a C long, 32 bits on some builds: a start in ms would overflow it.
-    local format = string.format
-    local ttl = math.ceil(start + a + MARGIN - now)
-    redis.call('HSET', key, 'w', start % 1 == 0 and format('%.0f', start) or start, 'n', cost)
-    redis.call('PEXPIRE', key, format('%.0f', ttl))
-  elseif (w or n) and redis.call('PTTL', key) == -1 then
-    -- An earlier window's key (kept by the margin) expires by its own end, not this one's.
-    local ttl = math.ceil((stored or start) + a + MARGIN - now)
+    -- The ended window's count and idempotency marks must not carry over.
+    if stored then redis.call('HDEL', key, ${countField('s', 'stored')}) end
+    if w then ${sweepMarks('key', 's')}
+    end
+    -- The hash lives as long as its longest window: 'e' is the end its TTL was last set to, so
+    -- the TTL is written only when a window ends later than every other the hash holds.
+    local ends = start + a + MARGIN
+    local e = tonumber(redis.call('HGET', key, 'e'))
+    local at = start % 1 == 0 and string.format('%d', start) or start
+    if e == nil or ends > e then
+      redis.call('HSET', key, wf, at, nf, cost, 'e', ends)
+      redis.call('PEXPIRE', key, math.ceil(ends - now))
+    else
+      redis.call('HSET', key, wf, at, nf, cost)
+    end
+  elseif w and redis.call('PTTL', key) == -1 then
+    local ttl = math.ceil((tonumber(redis.call('HGET', key, 'e')) or (stored or start) + a + MARGIN) - now)
     if ttl > 0 then redis.call('PEXPIRE', key, ttl) else redis.call('DEL', key) end
   end
   return { admitted and 1 or 0, now, 0 }
