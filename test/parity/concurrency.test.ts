@@ -18,6 +18,7 @@ import { waitFor } from '../helpers/redis-server.js';
  */
 
 const stores: QuotaStores = quotaStores();
+beforeAll(() => stores.start(), 30_000);
 afterAll(() => stores.close());
 
 /** A handler that waits until the test lets it answer, counting who came in and who left. */

@@ -14,6 +14,7 @@ import { type QuotaStores, quotaStores } from '../helpers/quota-stores.js';
  */
 
 const stores: QuotaStores = quotaStores();
+beforeAll(() => stores.start(), 30_000);
 afterAll(() => stores.close());
 
 const DAY_AND_MONTH: SpendCapOptions['budgets'] = [

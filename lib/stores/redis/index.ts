@@ -1,5 +1,13 @@
 import { validateOptions } from '../../options/validation.js';
-import type { ConsumeContext, ConsumeResult, CounterSpec, RefundSpec, Store } from '../store.js';
+import type {
+  ConsumeContext,
+  ConsumeResult,
+  CounterSpec,
+  RefundSpec,
+  Store,
+  StoreCounterSpec,
+  StoreRefundSpec,
+} from '../store.js';
 import { type Batch, encodeBatch } from './batch.js';
 import {
   type IoRedisLike,
@@ -12,6 +20,7 @@ import { Deadlines } from './deadlines.js';
 import { RedisStoreError, type RedisStoreErrorCode } from './errors.js';
 import { KeyLayout, slotOf } from './layout.js';
 import { type RedisStoreOptions, redisStoreOptionsSchema } from './options.js';
+import { applyWithQuotas, consumeWithQuotas, holdsQuotaCounters, type QuotaCaller } from './quota-calls.js';
 import { RefusalCache } from './refusals.js';
 import { emptyReadings, type Readings, readReply, statesOf } from './reply.js';
 import { callScript } from './script-call.js';
@@ -47,6 +56,8 @@ export class RedisStore implements Store {
   private readonly spread: boolean;
   /** What slots.ts needs of the store for a call over several slots. */
   private readonly caller: SlotCaller;
+  /** The store as the quota ops' calls see it (quota-calls.ts). */
+  private readonly quotas: QuotaCaller;
 
   constructor(options: RedisStoreOptions) {
     validateOptions(redisStoreOptionsSchema, options, 'RedisStore options');
@@ -65,6 +76,17 @@ export class RedisStore implements Store {
       // A refused call's refunds lower counts that this process may remember.
       refunding: (refunds) => this.refusals?.lowered(refunds),
     };
+    this.quotas = {
+      layout: this.layout,
+      spread: this.spread,
+      now: this.now,
+      send: (keys, args) => this.send({ keys, args, order: [] }),
+      consume: (counters, context) => this.consume(counters, context),
+      peek: (counters) => this.peek(counters),
+      refund: (refunds) => this.refund(refunds),
+      charge: (charges) => this.charge(charges),
+      reset: (counters) => this.reset(counters),
+    };
   }
 
   /** The Redis key (a hash) a counter is kept in: its fields are named in docs/redis.md. */
@@ -81,36 +103,52 @@ export class RedisStore implements Store {
    * A refusal this process remembers is answered at once, without Redis (see refusals.ts);
    * anything else is one script call per slot.
    */
-  consume(counters: readonly CounterSpec[], context?: ConsumeContext): Promise<ConsumeResult> {
+  consume(counters: readonly StoreCounterSpec[], context?: ConsumeContext): Promise<ConsumeResult> {
+    // Calendar windows and leases take the quota ops, the rest of the call the usual path.
+    if (holdsQuotaCounters(counters)) return consumeWithQuotas(this.quotas, 'c', counters, context);
+    return this.consumeCounters(counters as readonly CounterSpec[], context);
+  }
+
+  private consumeCounters(
+    counters: readonly CounterSpec[],
+    context?: ConsumeContext,
+  ): Promise<ConsumeResult> {
     const remembered = this.refusals?.answer(counters);
     if (remembered !== undefined) return Promise.resolve(remembered);
     return this.evaluate('c', counters, context);
   }
 
-  peek(counters: readonly CounterSpec[]): Promise<ConsumeResult> {
-    return this.evaluate('p', counters, undefined);
+  peek(counters: readonly StoreCounterSpec[]): Promise<ConsumeResult> {
+    if (holdsQuotaCounters(counters)) return consumeWithQuotas(this.quotas, 'p', counters, undefined);
+    return this.evaluate('p', counters as readonly CounterSpec[], undefined);
   }
 
-  async refund(refunds: readonly RefundSpec[]): Promise<void> {
+  async refund(refunds: readonly StoreRefundSpec[]): Promise<void> {
     if (refunds.length === 0) return;
-    this.refusals?.lowered(refunds);
-    await this.apply('r', refunds);
+    if (holdsQuotaCounters(refunds)) return applyWithQuotas(this.quotas, 'r', refunds);
+    const list = refunds as readonly RefundSpec[];
+    this.refusals?.lowered(list);
+    await this.apply('r', list);
   }
 
   /**
    * Adds each counter's cost to the window it names, without checking its limit (settling
    * work already done). A charge aimed at an ended window does nothing.
    */
-  async charge(charges: readonly RefundSpec[]): Promise<void> {
+  async charge(charges: readonly StoreRefundSpec[]): Promise<void> {
     if (charges.length === 0) return;
-    this.refusals?.forget(charges);
-    await this.apply('a', charges);
+    if (holdsQuotaCounters(charges)) return applyWithQuotas(this.quotas, 'a', charges);
+    const list = charges as readonly RefundSpec[];
+    this.refusals?.forget(list);
+    await this.apply('a', list);
   }
 
-  async reset(counters: readonly CounterSpec[]): Promise<void> {
+  async reset(counters: readonly StoreCounterSpec[]): Promise<void> {
     if (counters.length === 0) return;
-    this.refusals?.lowered(counters);
-    await this.apply('x', counters);
+    if (holdsQuotaCounters(counters)) return applyWithQuotas(this.quotas, 'x', counters);
+    const list = counters as readonly CounterSpec[];
+    this.refusals?.lowered(list);
+    await this.apply('x', list);
   }
 
   /** Consume (`c`) and peek (`p`): the scripts' readings, and the counters' states from them. */

@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { CONSUME_PEEK } from './lua/consume-peek.js';
 import { HELPERS } from './lua/helpers.js';
 import { PREAMBLE, WINDOW_MARGIN_MS } from './lua/preamble.js';
+import { QUOTAS } from './lua/quotas.js';
 import { REFUND_CHARGE } from './lua/refund-charge.js';
 import { SINGLE_WINDOW } from './lua/single-window.js';
 
@@ -47,9 +48,13 @@ export { WINDOW_MARGIN_MS };
  * bucket's arrival time before the call (no earlier than now); then, for each window counted in
  * a window later than the clock's (the clock stepped back), its position (1-based) and start.
  *
+ * Calendar windows (a week, a month) and leases (issue 22) take ops of their own, `q` consume,
+ * `Q` peek, `qr` refund, `qa` charge, `qx` reset, each of those counters under a key of its own
+ * (lua/quotas.ts, quota-calls.ts): calls without them run exactly as before.
+ *
  * The script is kept in sections, one per file in lua/, each beginning and ending with a
  * newline, so that joined as they are they read as one Lua file.
  */
-export const STORE_SCRIPT = PREAMBLE + SINGLE_WINDOW + CONSUME_PEEK + HELPERS + REFUND_CHARGE;
+export const STORE_SCRIPT = PREAMBLE + SINGLE_WINDOW + CONSUME_PEEK + HELPERS + QUOTAS + REFUND_CHARGE;
 
 export const STORE_SCRIPT_SHA = createHash('sha1').update(STORE_SCRIPT).digest('hex');
