@@ -38,6 +38,9 @@ describeWithRedis()('Redis leases outlive no process', () => {
       void fetch(`http://127.0.0.1:${port}/generate`, { headers: { 'x-api-key': 'k1' } }).catch(() => {});
       expect(await entered).toBe('entered');
     }
+    // Both leases stand in Redis before the process dies.
+    const leases = new RedisStore({ client: admin }).layout.hashOf({ key: 'tg:generate:k1:concurrency' });
+    expect(await admin.zcard(leases)).toBe(2);
     const exited = new Promise((resolve) => worker.once('exit', resolve));
     worker.kill('SIGKILL');
     await exited;
@@ -51,6 +54,7 @@ describeWithRedis()('Redis leases outlive no process', () => {
       scopes: [{ name: 'generate', key: { header: 'x-api-key' }, concurrency: { max: 2, lease: '60s' } }],
     });
     const req = requestFrom({ headers: { 'x-api-key': 'k1' } });
+    expect(await admin.zcard(leases)).toBe(2);
     const held = await limiter.check(req);
     expect(held).toMatchObject({ allowed: false, reason: 'generate_concurrency', retryAfter: 1 });
     clock.set(T + 60_000);
