@@ -10,6 +10,9 @@ import { RedisStore } from '../../lib/stores/redis/index.js';
 
 async function main(): Promise<void> {
   const client = new Redis({ host: '127.0.0.1', port: Number(process.argv[2]), enableOfflineQueue: false });
+  // Connected before the first request: without an offline queue, a request sent earlier would
+  // find the store unavailable and be admitted by the failure policy, without a slot.
+  await new Promise((resolve) => client.once('ready', resolve));
   const at = Number(process.argv[3]);
   const store = new RedisStore({ client, now: () => at, timeoutMs: 5_000 });
   const app = express();

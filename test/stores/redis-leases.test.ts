@@ -1,4 +1,5 @@
 import { fork } from 'node:child_process';
+import { type ClientRequest, request as httpRequest } from 'node:http';
 import { join } from 'node:path';
 import type { Redis } from 'ioredis';
 import { createLimiter } from '../../lib/core/limiter.js';
@@ -33,9 +34,21 @@ describeWithRedis()('Redis leases outlive no process', () => {
     });
     const port = await nextMessage<number>(worker);
     // Two requests take both slots and hang in the handler; then the process dies with them.
+    // Plain requests, each on its own connection and held here, so that nothing closes them
+    // before the process dies (a closed connection would give its slot back).
+    const pending: ClientRequest[] = [];
     for (let i = 0; i < 2; i++) {
       const entered = nextMessage<string>(worker);
-      void fetch(`http://127.0.0.1:${port}/generate`, { headers: { 'x-api-key': 'k1' } }).catch(() => {});
+      const req = httpRequest({
+        port,
+        host: '127.0.0.1',
+        path: '/generate',
+        headers: { 'x-api-key': 'k1' },
+        agent: false,
+      });
+      req.on('error', () => {});
+      req.end();
+      pending.push(req);
       expect(await entered).toBe('entered');
     }
     // Both leases stand in Redis before the process dies.
@@ -61,5 +74,6 @@ describeWithRedis()('Redis leases outlive no process', () => {
     const freed = await limiter.check(req);
     expect(freed?.allowed).toBe(true);
     await limiter.release(freed!);
+    for (const req of pending) req.destroy();
   }, 30_000);
 });
