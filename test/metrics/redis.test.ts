@@ -53,7 +53,7 @@ describeWithRedis()('metrics on the Redis store', () => {
       const registry = new Registry();
       const app = client(framework, {
         // No refusal cache: every call goes to Redis, so that its failures are what is counted.
-      store: new RedisStore({ client: redis.client, timeoutMs: 2_000, refusalCache: false }),
+        store: new RedisStore({ client: redis.client, timeoutMs: 2_000, refusalCache: false }),
         onStoreError: 'open',
         metrics: prometheusMetrics({ registry }),
         scopes: [{ name: 'ip', key: 'ip', limits: [{ max: 2, window: '1m' }] }],
