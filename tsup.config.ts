@@ -6,6 +6,7 @@ export default defineConfig({
     express: 'lib/express/index.ts',
     redis: 'lib/stores/redis/index.ts',
     koa: 'lib/koa/index.ts',
+    testing: 'lib/testing/index.ts',
   },
   format: ['esm', 'cjs'],
   dts: true,
