@@ -18,7 +18,7 @@ import { usageRefusal } from '../spend/cap.js';
 import { hasSettlement, reportActualCost, settleWhenDone } from '../spend/settlement.js';
 import { sendAnswer } from './errors.js';
 import { assertTrustworthyIp } from './proxy.js';
-import { describeRequest, ExpressRequestInfo } from './request-info.js';
+import { ExpressRequestInfo } from './request-info.js';
 
 export { HttpError, type HttpErrorOptions } from '../errors/http-errors.js';
 export { type ErrorHandlerOptions, errorHandler, type NotFoundOptions, notFound } from './errors.js';
@@ -99,21 +99,8 @@ export function rateLimit(options: ExpressOptions | Limiter<Request>): RequestHa
     next();
   }
 
-  /**
-   * A key, tier or cost function that threw, an unsafe proxy setting: answered here, a 500 in
-   * the limiter's schema that shows nothing of the error, rather than by Express's HTML page.
-   */
   function failed(exchange: Exchange, error: unknown): void {
-    const { req, res, next, info } = exchange;
-    if (res.headersSent) {
-      next(error);
-      return;
-    }
-    // An unsafe proxy fails every request: it is reported once, by the proxy check.
-    if (!(error instanceof TollgateError && error.code === 'ERR_TOLLGATE_UNSAFE_PROXY'))
-      limiter.reportError(error, info);
-    const requestId = requestIdOf(req.headers);
-    sendAnswer(res, renderError(error, { serializer: limiter.serializer, requestId }));
+    answerFailure(exchange, limiter, error);
   }
 
   // Not `async`: every failure is answered already, and a decision the limiter answers
@@ -167,9 +154,9 @@ export function reportCost(req: Request, credits: number): void {
  */
 export function usageHandler(limiter: Limiter<Request>): RequestHandler {
   return async function tollgateUsage(req: Request, res: Response, next: NextFunction): Promise<void> {
+    const info = new ExpressRequestInfo(req);
     try {
       assertTrustworthyIp(req.app, validatorOf(limiter));
-      const info = describeRequest(req);
       const usage = await limiter.usageOf(info);
       if (usage === undefined) {
         sendRefusal(res, limiter, usageRefusal(Date.now()), info);
@@ -178,9 +165,26 @@ export function usageHandler(limiter: Limiter<Request>): RequestHandler {
       res.setHeader('Cache-Control', 'no-store');
       res.json(usage);
     } catch (error) {
-      next(error);
+      answerFailure({ req, res, next, info }, limiter, error);
     }
   };
+}
+
+/**
+ * A key, tier or cost function that threw, an unsafe proxy setting: answered here, a 500 in
+ * the limiter's schema that shows nothing of the error, rather than by Express's HTML page.
+ */
+function answerFailure(exchange: Exchange, limiter: Limiter<Request>, error: unknown): void {
+  const { req, res, next, info } = exchange;
+  if (res.headersSent) {
+    next(error);
+    return;
+  }
+  // An unsafe proxy fails every request: it is reported once, by the proxy check.
+  if (!(error instanceof TollgateError && error.code === 'ERR_TOLLGATE_UNSAFE_PROXY'))
+    limiter.reportError(error, info);
+  const requestId = requestIdOf(req.headers);
+  sendAnswer(res, renderError(error, { serializer: limiter.serializer, requestId }));
 }
 
 function sendRefusal(

@@ -146,6 +146,17 @@ describe('errors raised per request are answered in the limiter schema', () => {
     expect((await request(app).get('/')).status).toBe(200);
   });
 
+  test('the usage endpoint under an unsafe proxy setting answers in the schema too', async () => {
+    const app = express();
+    app.set('trust proxy', true);
+    const tollgate = createTollgate({ serializer: serializers.fastapi, onWarning: () => {} });
+    const limiter = tollgate.limiter({ spendCap: { key: { header: 'x-user' }, budget: 10 } });
+    app.get('/usage', tollgate.usageHandler(limiter));
+    const res = await request(app).get('/usage').set('x-user', 'u1');
+    expect(res.status).toBe(500);
+    expectMatchesSchema(serializers.fastapi, res.body);
+  });
+
   test('a key function that throws is a 500 in the schema, told to onError, never an HTML page', async () => {
     const errors: unknown[] = [];
     const app = express();
