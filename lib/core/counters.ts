@@ -1,10 +1,9 @@
 import { TollgateError } from '../errors/errors.js';
 import { type CompiledSpendCap, DAY_MS } from '../spend/cap.js';
-import type { CounterGroup, CounterState } from '../stores/store.js';
+import type { CounterGroup, CounterSpec, CounterState } from '../stores/store.js';
 import type { CompiledLimit, CompiledScope, CompiledTier } from './compile.js';
 import type { PolicyState } from './decision.js';
 import type { CompiledFailure } from './failure.js';
-import type { Counted } from './pipeline.js';
 import { policyItem } from './tiers.js';
 
 /**
@@ -26,7 +25,10 @@ export interface ScopeCount {
  * Adds the counters of one scope value, with the limit behind each. They share a group, so
  * that a store can find all of them with one lookup.
  */
-export function addCounters<Raw>(counted: Counted<Raw>, count: ScopeCount): void {
+export function addCounters(
+  counted: { readonly counters: CounterSpec[]; readonly limits: CompiledLimit[] },
+  count: ScopeCount,
+): void {
   const { namespace, key, tier, cost } = count;
   const group: CounterGroup = { namespace, value: key };
   const groupKey = namespace + key;
