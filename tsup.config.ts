@@ -9,6 +9,7 @@ export default defineConfig({
     metrics: 'lib/metrics/index.ts',
     // Browser-safe: lib/client imports nothing outside itself, so it shares no chunk with the Node entries.
     client: 'lib/client/index.ts',
+    testing: 'lib/testing/index.ts',
   },
   format: ['esm', 'cjs'],
   dts: true,

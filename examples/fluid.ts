@@ -9,7 +9,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import express, { type Express, type NextFunction, type Request, type Response } from 'express';
-import { errorHandler, HttpError, rateLimit } from '../lib/express/index.js';
+import { createTollgate, HttpError } from '../lib/express/index.js';
 import { MemoryStore, scope, serializers, type TierOptions } from '../lib/index.js';
 import { closeOnSignals, type ExampleEnv, type ExampleOptions, serve, startedAs } from './support.js';
 
@@ -46,18 +46,21 @@ export const TIERS = {
 
 export function createApp(options: ExampleOptions = {}): Express {
   const now = options.now ?? Date.now;
-  const store = options.store ?? new MemoryStore({ now });
-  const common = { headers: 'ratelimit', serializer: serializers.fluid, store, now } as const;
+  // The settings every limit shares, held once: no route can forget the store or the dialect.
+  const tollgate = createTollgate({
+    headers: 'ratelimit',
+    serializer: serializers.fluid,
+    store: options.store ?? new MemoryStore({ now }),
+    now,
+  });
 
   // Unauthenticated requests: per client IP.
-  const general = rateLimit({
-    ...common,
+  const general = tollgate.limit({
     scopes: [scope.ip({ code: 1453, message: 'Rate limit exceeded for IP address', ...TIERS.general })],
   });
   // Transaction initiation: per partner, and per paying account with no burst allowance, so
   // that a retry storm on one account cannot slip duplicates through in a burst.
-  const payments = rateLimit({
-    ...common,
+  const payments = tollgate.limit({
     scopes: [
       scope.partner({
         code: 1454,
@@ -73,8 +76,7 @@ export function createApp(options: ExampleOptions = {}): Express {
     ],
   });
   // Transaction queries and reports: per bank account.
-  const banks = rateLimit({
-    ...common,
+  const banks = tollgate.limit({
     scopes: [scope.bank({ code: 1455, message: 'Rate limit exceeded for bank account', ...TIERS.bank })],
   });
 
@@ -106,8 +108,8 @@ export function createApp(options: ExampleOptions = {}): Express {
     res.status(202).json({ accepted: true });
   });
 
-  app.use((_req, _res, next) => next(new HttpError(404, 'No such route')));
-  app.use(errorHandler({ serializer: serializers.fluid }));
+  app.use(tollgate.notFound());
+  app.use(tollgate.errorHandler());
   return app;
 }
 

@@ -1,8 +1,11 @@
 export type { Decision, DecisionReason, PolicyState } from './core/decision.js';
 export { describeDuration, parseDuration } from './core/duration.js';
+export type { CounterTarget, StateTarget } from './core/inspect.js';
 export { createLimiter, type Limiter, type PeriodUsage, type Refusal, type Usage } from './core/limiter.js';
 export type { TollgateObserver } from './core/observer.js';
 export type { RequestInfo } from './core/request.js';
+export type { RouteLimitOptions, SharedOptions } from './core/tollgate.js';
+export type { ValidateOption, ValidationCheck } from './core/validations.js';
 export { TollgateConfigError, TollgateError, type TollgateErrorCode } from './errors/errors.js';
 export {
   describeError,

@@ -8,15 +8,6 @@ import { rateLimit } from '../lib/express/index.js';
 import { MemoryStore } from '../lib/stores/memory/index.js';
 import { manualClock } from './helpers/clock.js';
 
-/** Answers an error with its code, as JSON: what these tests read of a failed request. */
-function answerErrorCodes(app: express5.Express): void {
-  app.use(
-    (err: Error & { code?: string }, _req: Request, res: express5.Response, _next: express5.NextFunction) => {
-      res.status(500).json({ code: err.code });
-    },
-  );
-}
-
 const versions = [
   ['express 5', express5],
   ['express 4', express4 as unknown as typeof express5],
@@ -261,7 +252,12 @@ describe.each(versions)('%s', (_name, express) => {
       rateLimit({
         scopes: [
           { name: 'key', key: 'apiKey', onMissing: 'skip', limits: [{ max: 2, window: '1m' }] },
-          { name: 'payment', key: { body: 'source_account' }, limits: [{ max: 2, window: '1m' }] },
+          {
+            name: 'payment',
+            key: { body: 'source_account' },
+            onMissing: 'skip',
+            limits: [{ max: 2, window: '1m' }],
+          },
         ],
       }),
     );
@@ -289,10 +285,12 @@ describe.each(versions)('%s', (_name, express) => {
     expect((await request(app).post('/').set('Authorization', 'Bearer \u00ff\u00fe')).status).toBe(200);
   });
 
-  test('an unknown tier reaches the app error handler instead of hanging', async () => {
+  test('an unknown tier is answered in the limiter schema and told to onError instead of hanging', async () => {
     const app = express();
+    const errors: Array<{ code?: string }> = [];
     app.use(
       rateLimit({
+        onError: (error) => errors.push(error as { code?: string }),
         scopes: [
           {
             name: 'k',
@@ -304,10 +302,10 @@ describe.each(versions)('%s', (_name, express) => {
       }),
     );
     app.get('/', (_req, res) => res.send('ok'));
-    answerErrorCodes(app);
     const res = await request(app).get('/');
     expect(res.status).toBe(500);
-    expect(res.body).toEqual({ code: 'ERR_TOLLGATE_UNKNOWN_TIER' });
+    expect(res.headers['content-type']).toBe('application/problem+json; charset=utf-8');
+    expect(errors.map((e) => e.code)).toEqual(['ERR_TOLLGATE_UNKNOWN_TIER']);
   });
 
   test('a prebuilt limiter can be shared by two mounts, which then share counters', async () => {
@@ -365,17 +363,24 @@ describe.each([
   ['express 4', express4 as unknown as typeof express5],
   ['express 5', express5],
 ])('unsafe proxy settings, %s', (_name, express) => {
+  const warned: string[] = [];
   const limited = () =>
-    rateLimit({ scopes: [{ name: 'ip', key: 'ip', limits: [{ max: 100, window: '1m' }] }] });
+    rateLimit({
+      onWarning: (warning) => warned.push(warning.code),
+      scopes: [{ name: 'ip', key: 'ip', limits: [{ max: 100, window: '1m' }] }],
+    });
   const answering = (app: express5.Express) => {
     app.get('/', (_req, res) => res.send('ok'));
-    answerErrorCodes(app);
     return app;
   };
-  /** What a GET / answered: `ok`, or the code of the error it failed with. */
+  /** What a GET / answered: `ok`, or the code reported for the 500 it was answered with. */
   const answerOf = async (app: express5.Express, path = '/') => {
+    warned.length = 0;
     const res = await request(app).get(path);
-    return res.status === 200 ? res.text : (res.body as { code?: string }).code;
+    if (res.status === 200) return res.text;
+    expect(res.status).toBe(500);
+    expect(res.headers['content-type']).toBe('application/problem+json; charset=utf-8');
+    return warned[0] ?? 'reported before';
   };
 
   test('trust proxy set to true after the app has served is refused from the next request on', async () => {
@@ -406,22 +411,25 @@ describe.each([
 });
 
 describe('unsafe proxy settings', () => {
-  test('trust proxy: true is refused with ERR_TOLLGATE_UNSAFE_PROXY, since clients write X-Forwarded-For', async () => {
+  test('trust proxy: true is answered with a 500 in the schema and reported with ERR_TOLLGATE_UNSAFE_PROXY', async () => {
     const app = express5();
     app.set('trust proxy', true);
-    app.use(rateLimit({ scopes: [{ name: 'ip', key: 'ip', limits: [{ max: 1, window: '1m' }] }] }));
-    app.get('/', (_req, res) => res.send('ok'));
+    const warnings: Array<{ code: string; message: string }> = [];
     app.use(
-      (
-        err: Error & { code?: string; path?: string },
-        _req: Request,
-        res: express5.Response,
-        _next: express5.NextFunction,
-      ) => {
-        res.status(500).json({ code: err.code, path: err.path });
-      },
+      rateLimit({
+        onWarning: (warning) => warnings.push(warning),
+        scopes: [{ name: 'ip', key: 'ip', limits: [{ max: 1, window: '1m' }] }],
+      }),
     );
+    app.get('/', (_req, res) => res.send('ok'));
     const res = await request(app).get('/').set('X-Forwarded-For', '1.2.3.4');
-    expect(res.body).toEqual({ code: 'ERR_TOLLGATE_UNSAFE_PROXY', path: 'app.trust proxy' });
+    expect(res.status).toBe(500);
+    expect(res.body).toMatchObject({ status: 500, title: 'Internal Server Error' });
+    expect(warnings).toEqual([
+      expect.objectContaining({
+        code: 'ERR_TOLLGATE_UNSAFE_PROXY',
+        message: expect.stringMatching(/trust proxy/),
+      }),
+    ]);
   });
 });

@@ -94,7 +94,12 @@ describe('header dialects, byte for byte', () => {
     const { app } = appWith({
       scopes: [
         { name: 'ip', key: 'ip', limits: [{ max: 100, window: '1m' }] },
-        { name: 'partner', key: { header: 'x-partner' }, limits: [{ max: 50, window: '1m' }] },
+        {
+          name: 'partner',
+          key: { header: 'x-partner' },
+          onMissing: 'skip',
+          limits: [{ max: 50, window: '1m' }],
+        },
       ],
       spendCap: { key: { header: 'x-user' }, budget: 1000, cost: 10, onMissing: 'skip' },
     });

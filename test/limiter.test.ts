@@ -237,7 +237,7 @@ describe('tiers', () => {
 });
 
 describe('missing keys', () => {
-  test('an apiKey scope refuses a request without a key by default; other scopes skip it', async () => {
+  test('an apiKey scope refuses a request without a key by default; other scopes count it under a shared keyless counter', async () => {
     const limiter = createLimiter({
       scopes: [
         { name: 'key', key: 'apiKey', code: 'UNAUTHORIZED', limits: [{ max: 5, window: '1m' }] },
@@ -251,7 +251,7 @@ describe('missing keys', () => {
       code: 'UNAUTHORIZED',
     });
     const withKey = await limiter.check(requestFrom({ headers: { 'x-api-key': 'k1' } }));
-    expect(withKey?.policies.map((p) => p.id)).toEqual(['key_minute']);
+    expect(withKey?.policies.map((p) => p.id)).toEqual(['key_minute', 'partner_minute']);
   });
 });
 

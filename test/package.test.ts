@@ -34,7 +34,20 @@ describe('the built package', () => {
   });
 
   test('ships types for both conditions', () => {
-    for (const file of ['index.d.ts', 'index.d.cts', 'express.d.ts', 'express.d.cts'])
-      expect(existsSync(join(root, 'dist', file))).toBe(true);
+    for (const entry of ['index', 'express', 'koa', 'redis', 'testing'])
+      for (const ext of ['d.ts', 'd.cts'])
+        expect(existsSync(join(root, 'dist', `${entry}.${ext}`))).toBe(true);
+  });
+
+  test('tollgate/testing and createTollgate load by their package names, in both module systems', () => {
+    const program = (load: string) => `${load}
+const clock = testing.createTestClock();
+const tollgate = express.createTollgate({ now: clock.now });
+console.log([typeof tollgate.limit, clock.advance('1m') - Date.UTC(2025, 0, 1)].join(' '));`;
+    const esm =
+      "const testing = await import('tollgate/testing'); const express = await import('tollgate/express');";
+    const cjs = "const testing = require('tollgate/testing'); const express = require('tollgate/express');";
+    expect(run(['--input-type=module', '-e', program(esm)])).toBe('function 60000');
+    expect(run(['--input-type=commonjs', '-e', program(cjs)])).toBe('function 60000');
   });
 });

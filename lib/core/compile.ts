@@ -2,10 +2,11 @@ import { conflict } from '../errors/errors.js';
 import type { CostOption, ScopeOptions, TierOptions } from '../options/options.js';
 import type { CalendarPeriod } from '../stores/store.js';
 import { checkedCostOf } from './cost.js';
-import { compileKeySource } from './keys.js';
+import { compileKeyNormaliser, compileKeySource, type KeyValue } from './keys.js';
 import type { MaybePromise } from './maybe-promise.js';
 import type { RequestInfo } from './request.js';
 import { compileTier } from './tiers.js';
+import { missingKeyCheck, type Validator } from './validations.js';
 
 /**
  * Scopes and tiers, compiled once per limiter into the limits the pipeline counts against.
@@ -51,19 +52,23 @@ export interface CompiledScope<Raw> {
   readonly code: string | number | undefined;
   readonly message: string | undefined;
   readonly keyPrefix: string;
-  readonly keyOf: (req: RequestInfo<Raw>) => MaybePromise<string | undefined>;
+  readonly keyOf: (req: RequestInfo<Raw>) => MaybePromise<KeyValue>;
+  /** A key as the application knows it, as the store keeps it: for `reset` and `state`. */
+  readonly normalise: (key: string | number) => string;
+  /** Reports, once, a request that could not have had the key where the limiter is mounted. */
+  readonly explainMissing: ((req: RequestInfo<Raw>) => void) | undefined;
   readonly only: CompiledTier | undefined;
   readonly tiers: ReadonlyMap<string, CompiledTier> | undefined;
   readonly tierOf: ((req: RequestInfo<Raw>) => MaybePromise<string>) | undefined;
   /** The cost of a request: a number, or the application's function checked as a cost. */
   readonly cost: number | ((req: RequestInfo<Raw>) => MaybePromise<number | undefined>);
-  readonly onMissing: 'skip' | 'refuse';
+  readonly onMissing: 'share' | 'skip' | 'refuse';
   readonly missingStatus: number;
 }
 
 export function compileScopes<Raw>(
   options: readonly ScopeOptions<Raw>[],
-  defaults: { prefix: string; cost: CostOption<Raw> | undefined },
+  defaults: { prefix: string; cost: CostOption<Raw> | undefined; validator: Validator },
 ): CompiledScope<Raw>[] {
   const names = new Set<string>();
   const ids = new Map<string, string>();
@@ -77,20 +82,24 @@ export function compileScopes<Raw>(
     const only =
       tiers === undefined ? compileTier(scope.name, undefined, scope as TierOptions, path) : undefined;
     claimPolicyIds(ids, scope.name, only === undefined ? [...tiers!.values()] : [only], path);
+    const keyOptions = {
+      ipv6Subnet: scope.ipv6Subnet ?? 56,
+      apiKeyHeader: scope.apiKeyHeader ?? 'x-api-key',
+    };
     return {
       name: scope.name,
       code: scope.code,
       message: scope.message,
       keyPrefix: `${defaults.prefix}:${scope.name}:`,
-      keyOf: compileKeySource(scope.key, {
-        ipv6Subnet: scope.ipv6Subnet ?? 56,
-        apiKeyHeader: scope.apiKeyHeader ?? 'x-api-key',
-      }),
+      keyOf: compileKeySource(scope.key, keyOptions),
+      normalise: compileKeyNormaliser(scope.key, keyOptions),
+      explainMissing: missingKeyCheck(scope.key, scope.name, defaults.validator),
       only,
       tiers,
       tierOf: scope.tier,
       cost: compileCost(scope.cost ?? defaults.cost ?? 1),
-      onMissing: scope.onMissing ?? (scope.key === 'apiKey' ? 'refuse' : 'skip'),
+      // A request without a key is never left uncounted unless asked: see `ScopeOptions.onMissing`.
+      onMissing: scope.onMissing ?? (scope.key === 'apiKey' ? 'refuse' : 'share'),
       missingStatus: scope.missingStatus ?? 401,
     };
   });

@@ -27,7 +27,10 @@ export interface ScopeCount {
  * Adds the counters of one scope value, with the limit behind each. They share a group, so
  * that a store can find all of them with one lookup.
  */
-export function addCounters<Raw>(counted: Counted<Raw>, count: ScopeCount): void {
+export function addCounters(
+  counted: { readonly counters: StoreCounterSpec[]; readonly limits: CompiledLimit[] },
+  count: ScopeCount,
+): void {
   const { namespace, key, tier, cost } = count;
   const group: CounterGroup = { namespace, value: key };
   const groupKey = namespace + key;

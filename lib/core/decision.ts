@@ -34,9 +34,11 @@ export interface PolicyState {
 export type DecisionReason =
   /** A limit refused: the reason is its id, e.g. `ip_minute`. */
   | string
-  /** A scope with `onMissing: 'refuse'` found no key: `<scope>_missing`. */
+  /** A scope with `onMissing: 'refuse'` (or a spending cap) found no key: `<scope>_missing`. */
   | `${string}_missing`
   | 'invalid_cost'
+  /** A key value that is nested too deeply or too large to count (a 400). */
+  | 'invalid_key'
   /**
    * The spending cap refused: the request costs more than what remains of the period's budget
    * (`weekly_…`, `monthly_…`, `<n>_day_…` for the other periods).

@@ -52,33 +52,70 @@ function fieldOf(container: unknown, name: string): unknown {
 }
 
 /**
- * A field's value as a key. Strings and finite numbers are themselves. Arrays and objects
+ * A scope's key for a request: a store-safe value, `undefined` when the request has none, or
+ * `false` when it has one that cannot be a key (nested past `MAX_KEY_DEPTH`, or larger than
+ * `MAX_KEY_NODES` values): such a request is refused with a 400, never left uncounted.
+ */
+export type KeyValue = string | undefined | false;
+
+/**
+ * The store value shared by the requests that have no key for a scope whose `onMissing` is
+ * `'share'`. `~` never appears in a readable value or a hash, so no client's value can be it.
+ */
+export const KEYLESS = '~keyless';
+
+/** How deep and how large an array or object may be to be counted as a key. */
+export const MAX_KEY_DEPTH = 32;
+export const MAX_KEY_NODES = 4096;
+
+/**
+ * A field's value as a key. Strings and numbers are themselves. Arrays and objects
  * (`?acct=A&acct=A`, `{"source_account": {"$ne": 1}}`) are counted under their JSON, hashed
  * later: treating them as "no key" would let any client skip the scope by repeating a field.
+ * The JSON is written within bounds, by a walk of bounded depth, so that no value can overflow
+ * the stack (as `JSON.stringify` of a deeply nested array does).
  */
-function asKey(value: unknown): string | undefined {
+function asKey(value: unknown): KeyValue {
   if (typeof value === 'string') return value === '' ? undefined : value;
-  if (typeof value === 'number') return Number.isFinite(value) ? String(value) : undefined;
-  if (typeof value === 'object' && value !== null) {
-    try {
-      return `\u0000${JSON.stringify(value)}`;
-    } catch {
-      return undefined;
+  if (typeof value === 'number') return String(value);
+  if (value === undefined || value === null) return undefined;
+  const budget = { nodes: MAX_KEY_NODES };
+  const json = boundedJson(value, 0, budget);
+  return json === undefined ? false : `\u0000${json}`;
+}
+
+function boundedJson(value: unknown, depth: number, budget: { nodes: number }): string | undefined {
+  if (--budget.nodes < 0) return undefined;
+  if (typeof value === 'bigint') return `${value}n`;
+  if (typeof value !== 'object' || value === null) return JSON.stringify(value) ?? 'null';
+  if (depth >= MAX_KEY_DEPTH) return undefined;
+  const parts: string[] = [];
+  if (Array.isArray(value)) {
+    for (const item of value) {
+      const part = boundedJson(item, depth + 1, budget);
+      if (part === undefined) return undefined;
+      parts.push(part);
     }
+    return `[${parts.join(',')}]`;
   }
-  return undefined;
+  for (const name of Object.keys(value)) {
+    const part = boundedJson((value as Record<string, unknown>)[name], depth + 1, budget);
+    if (part === undefined) return undefined;
+    parts.push(`${JSON.stringify(name)}:${part}`);
+  }
+  return `{${parts.join(',')}}`;
 }
 
 const BEARER = /^Bearer[ \t]+([^ \t].*)$/i;
 
 /**
- * Compiles a key source into a function returning the store-safe key value, or `undefined`
- * when the request has no value for the scope.
+ * Compiles a key source into a function returning the store-safe key value, `undefined` when
+ * the request has no value for the scope, or `false` when its value cannot be a key.
  */
 export function compileKeySource<Raw>(
   source: KeySource<Raw>,
-  options: { ipv6Subnet: number; apiKeyHeader: string },
-): (req: RequestInfo<Raw>) => MaybePromise<string | undefined> {
+  options: KeySourceOptions,
+): (req: RequestInfo<Raw>) => MaybePromise<KeyValue> {
   if (source === 'ip') {
     const bits = options.ipv6Subnet;
     return (req) => ipKey(req.ip, bits);
@@ -123,6 +160,43 @@ export function compileKeySource<Raw>(
   return (req) => safeKey(asKey(fieldOf(req.query, name)));
 }
 
-function safeKey(value: string | undefined): string | undefined {
-  return value === undefined ? undefined : storeValue(value, false);
+function safeKey(value: KeyValue): KeyValue {
+  return typeof value === 'string' ? storeValue(value, false) : value;
+}
+
+export interface KeySourceOptions {
+  readonly ipv6Subnet: number;
+  readonly apiKeyHeader: string;
+}
+
+/**
+ * The store value of a key as the application knows it (an address, a raw API key, a partner
+ * id), normalised and hashed as the key source does for a request: for `reset` and `state`.
+ */
+export function compileKeyNormaliser<Raw>(
+  source: KeySource<Raw>,
+  options: KeySourceOptions,
+): (key: string | number) => string {
+  return (key) => {
+    const text = String(key);
+    const value =
+      source === 'ip'
+        ? ipKey(text, options.ipv6Subnet)
+        : source === 'apiKey'
+          ? storeValue(text.trim(), true)
+          : typeof source === 'object' && 'header' in source
+            ? safeKey(asKey(text.trim()))
+            : safeKey(asKey(key));
+    if (typeof value !== 'string')
+      throw new TypeError(
+        `${JSON.stringify(key)} is not a key this scope counts (${describeSource(source)})`,
+      );
+    return value;
+  };
+}
+
+function describeSource<Raw>(source: KeySource<Raw>): string {
+  if (typeof source === 'string') return source === 'ip' ? 'an IP address' : 'an API key';
+  if (typeof source === 'function') return 'a key function';
+  return JSON.stringify(source);
 }

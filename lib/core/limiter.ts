@@ -6,13 +6,15 @@ import { type CompiledSpendCap, resolveBudgets, spendCounter } from '../spend/ca
 import { cancelSettlement, carrySettlement } from '../spend/settlement.js';
 import type { Store } from '../stores/store.js';
 import { carryCharges, refundCharges, releaseLeases } from './charges.js';
-import type { Decision } from './decision.js';
+import type { Decision, PolicyState } from './decision.js';
+import { type CounterTarget, readState, resetCounters, type StateTarget } from './inspect.js';
 import { storeValue } from './keys.js';
 import type { MaybePromise } from './maybe-promise.js';
 import { decide } from './pipeline.js';
 import { compilePlan, type Plan } from './plan.js';
 import type { RequestInfo } from './request.js';
 import { asAdmitted, pickRefusalFields } from './summarise.js';
+import type { Validator } from './validations.js';
 
 /** The answer to send for a refused decision. */
 export interface Refusal {
@@ -70,6 +72,24 @@ export interface Limiter<Raw = unknown> {
   getUsage(key: string, budget?: number | readonly number[]): Promise<Usage>;
   /** The spending cap's usage for the caller of a request; `undefined` when the request has no key. */
   usageOf(req: RequestInfo<Raw>): Promise<Usage | undefined>;
+  /**
+   * Forgets every counter of one key: `{ scope, key }` for a scope, by its name (all windows,
+   * the burst bucket, every tier), `{ spendCap: true, key }` for the spending cap's current
+   * day. The key is given as the application knows it (an address, a raw API key, a partner
+   * id): it is normalised and hashed as requests' keys are.
+   * @example
+   * await limiter.reset({ scope: 'partner', key: 'acme' });
+   */
+  reset(target: CounterTarget): Promise<void>;
+  /**
+   * The current state of each of one key's limits, as a decision's `policies` show them,
+   * without charging anything: `allowed` and `retryAt` say whether one more unit would be
+   * admitted. A scope with tiers needs `tier`; a spending cap whose budget is a function needs
+   * `budget`.
+   * @example
+   * const [minute] = await limiter.state({ scope: 'ip', key: '203.0.113.7' });
+   */
+  state(target: StateTarget): Promise<PolicyState[]>;
   /** Reports an error that happened after the response (a failed settlement) to `onError`. */
   reportError(error: unknown, req: RequestInfo<Raw>): void;
   /** The status, headers and body that answer a refused decision. */
@@ -101,11 +121,9 @@ export function createLimiter<Raw = unknown>(options: TollgateOptions<Raw>): Lim
     combine: (earlier, later) => combine(plan, earlier, later),
     getUsage: (key, budget) => getUsage(plan, key, budget),
     usageOf: (req) => usageOf(plan, req),
-    reportError: (error, req) => {
-      try {
-        plan.hooks.onError?.(error, req);
-      } catch {}
-    },
+    reset: (target) => resetCounters(plan, target),
+    state: (target) => readState(plan, target),
+    reportError: (error, req) => reportError(plan, error, req),
     refusal: (decision, req) => refusal(plan.serializer, decision, req),
     store: plan.ownStore,
     serializer: plan.serializer,
@@ -126,6 +144,20 @@ export function decideNow<Raw>(
 ): MaybePromise<Decision | undefined> {
   const plan = plans.get(limiter as Limiter<never>) as Plan<Raw> | undefined;
   return plan === undefined ? limiter.check(req) : decide(plan, req);
+}
+
+/** The run-time checks of a limiter `createLimiter` built; `undefined` for another `Limiter`. */
+export function validatorOf(limiter: Limiter<never>): Validator | undefined {
+  return plans.get(limiter)?.validator;
+}
+
+/** `onError`, else the console (except under `NODE_ENV=test`, as Express's final handler does). */
+function reportError<Raw>(plan: Plan<Raw>, error: unknown, req: RequestInfo<Raw>): void {
+  const { onError } = plan.hooks;
+  try {
+    if (onError !== undefined) onError(error, req);
+    else if (process.env.NODE_ENV !== 'test') console.error(error);
+  } catch {}
 }
 
 async function refund<Raw>(plan: Plan<Raw>, decision: Decision): Promise<void> {
@@ -201,7 +233,7 @@ async function getUsage<Raw>(
 async function usageOf<Raw>(plan: Plan<Raw>, req: RequestInfo<Raw>): Promise<Usage | undefined> {
   const cap = spendCapOf(plan);
   const key = await cap.keyOf(req);
-  if (key === undefined) return undefined;
+  if (typeof key !== 'string') return undefined;
   return readUsage(plan, key, await resolveBudgets(cap, req));
 }
 

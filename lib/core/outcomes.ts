@@ -30,6 +30,8 @@ const EARLY_MESSAGES: Readonly<Record<string, string>> = {
   cost_exceeds_cap: 'The request costs more than the whole spending cap of one of its periods',
   cost_exceeds_limit: 'The request costs more than a limit admits in a whole window',
   invalid_idempotency_key: 'The Idempotency-Key header must be 1 to 255 printable characters',
+  invalid_key:
+    'A value this request gives for a rate-limit key is nested too deeply or too large to be counted',
 };
 
 /** Tells the hooks of a decision, then returns it. */
@@ -107,6 +109,7 @@ export function concluded<Raw>(counted: Counted<Raw>, answer: StoreAnswer): Deci
   const { plan, limits, spendAt } = counted;
   const { result, store, counters } = answer;
   const insured = store !== plan.store;
+  plan.checkClock?.(result.now);
   const policies: PolicyState[] = limits.map((limit, i) =>
     insured && plan.failure.kind === 'insurance'
       ? insuredPolicyState(limit, result.counters[i]!, plan.failure, result.now)

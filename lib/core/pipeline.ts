@@ -3,6 +3,7 @@ import type { ConsumeContext, ConsumeResult, StoreCounterSpec } from '../stores/
 import type { CompiledLimit, CompiledScope, CompiledTier } from './compile.js';
 import { addCounters, spendLimit, tierNamed } from './counters.js';
 import type { Decision } from './decision.js';
+import { KEYLESS, type KeyValue } from './keys.js';
 import { isPromiseLike, type MaybePromise, resume } from './maybe-promise.js';
 import { afterStoreFailure, concluded, finish, passedOver, refusedBefore, unlimited } from './outcomes.js';
 import type { Plan } from './plan.js';
@@ -82,17 +83,20 @@ function currentScope<Raw>(draft: Draft<Raw>): CompiledScope<Raw> {
   return draft.plan.scopes[draft.scope]!;
 }
 
-function withKey<Raw>(draft: Draft<Raw>, key: string | undefined): Outcome {
+function withKey<Raw>(draft: Draft<Raw>, key: KeyValue): Outcome {
   const scope = currentScope(draft);
+  if (key === false) return refusedBefore(draft, { status: 400, reason: 'invalid_key', owner: scope });
   if (key === undefined) {
+    scope.explainMissing?.(draft.req);
     if (scope.onMissing === 'skip') return skipScope(draft);
-    return refusedBefore(draft, {
-      status: scope.missingStatus,
-      reason: `${scope.name}_missing`,
-      owner: scope,
-    });
+    if (scope.onMissing === 'refuse')
+      return refusedBefore(draft, {
+        status: scope.missingStatus,
+        reason: `${scope.name}_missing`,
+        owner: scope,
+      });
   }
-  draft.key = key;
+  draft.key = key ?? KEYLESS;
   if (scope.only !== undefined) return withTier(draft, scope.only);
   return resume(scope.tierOf!(draft.req), draft, withTierName);
 }
@@ -125,8 +129,9 @@ function spendCapStage<Raw>(draft: Draft<Raw>): Outcome {
   return resume(cap.keyOf(draft.req), draft, withSpendKey);
 }
 
-function withSpendKey<Raw>(draft: Draft<Raw>, key: string | undefined): Outcome {
+function withSpendKey<Raw>(draft: Draft<Raw>, key: KeyValue): Outcome {
   const cap = draft.plan.spendCap!;
+  if (key === false) return refusedBefore(draft, { status: 400, reason: 'invalid_key', owner: cap });
   if (key === undefined) {
     if (cap.onMissing === 'skip') return consume(draft);
     return refusedBefore(draft, { status: 401, reason: `${cap.name}_missing`, owner: cap });

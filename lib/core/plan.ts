@@ -11,12 +11,14 @@ import { type CompiledScope, compileScopes } from './compile.js';
 import type { Decision } from './decision.js';
 import { type CompiledFailure, compileFailurePolicy } from './failure.js';
 import { compileAllowListOption } from './ip.js';
+import { compileKeyNormaliser } from './keys.js';
 import type { MaybePromise } from './maybe-promise.js';
 import { observeStore } from './observed-store.js';
 import type { TollgateObserver } from './observer.js';
 import type { RequestInfo } from './request.js';
 import { createSummariser, type Summariser } from './summarise.js';
 import { policyItem } from './tiers.js';
+import { clockCheck, compileValidator, type Validator } from './validations.js';
 
 /**
  * Everything a limiter needs per request, compiled once from its options: validated, checked
@@ -42,6 +44,12 @@ export interface Plan<Raw> {
   readonly observer: TollgateObserver | undefined;
   /** Where adapters put the decision: `req[name]`, `res.locals[name]`, `ctx.state[name]`. */
   readonly requestPropertyName: string;
+  /** The run-time checks, reported once each. */
+  readonly validator: Validator;
+  /** Compares the store's clock at a decision with `now`, when the check is on. */
+  readonly checkClock: ((storeNow: number) => void) | undefined;
+  /** The spending cap's key as the application knows it, as the store keeps it. */
+  readonly spendCapKey: ((key: string | number) => string) | undefined;
 }
 
 export interface FixedPolicy {
@@ -62,7 +70,8 @@ export interface Hooks<Raw> {
 export function compilePlan<Raw>(options: TollgateOptions<Raw>): Plan<Raw> {
   validateOptions(tollgateOptionsSchema, options, 'tollgate options');
   const prefix = options.prefix ?? 'tg';
-  const scopes = compileScopes(options.scopes ?? [], { prefix, cost: options.cost });
+  const validator = compileValidator(options.validate, options.onWarning);
+  const scopes = compileScopes(options.scopes ?? [], { prefix, cost: options.cost, validator });
   const spendCap = options.spendCap === undefined ? undefined : compileSpendCap(options.spendCap, prefix);
   checkSpendCap(options, scopes);
   const now = options.now ?? Date.now;
@@ -87,6 +96,12 @@ export function compilePlan<Raw>(options: TollgateOptions<Raw>): Plan<Raw> {
     hooks: { onDecision: options.onDecision, onRefusal: options.onRefusal, onError: options.onError },
     observer,
     requestPropertyName: options.requestPropertyName ?? 'rateLimit',
+    validator,
+    checkClock: clockCheck(now, validator),
+    spendCapKey:
+      options.spendCap === undefined
+        ? undefined
+        : compileKeyNormaliser(options.spendCap.key, { ipv6Subnet: 56, apiKeyHeader: 'x-api-key' }),
   });
 }
 

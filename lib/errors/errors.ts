@@ -1,6 +1,6 @@
 /**
- * Stable codes for every error tollgate throws. Each has an entry in the README's
- * "Errors" section; match on `code`, never on the message.
+ * Stable codes for every error tollgate throws or reports. Each has an entry in docs/errors.md;
+ * match on `code`, never on the message.
  */
 export type TollgateErrorCode =
   /** An option is missing, of the wrong type, out of range or unknown. */
@@ -9,10 +9,19 @@ export type TollgateErrorCode =
   | 'ERR_TOLLGATE_CONFLICTING_OPTIONS'
   /**
    * The framework is set to take the client IP from the left-most `X-Forwarded-For` entry,
-   * which any client can forge (Koa with `proxy: true` and `maxIpsCount: 0`). Raised per
-   * request, since a middleware cannot see the app when it is built.
+   * which any client can forge (Express `trust proxy` trusting every address, Koa with
+   * `proxy: true` and `maxIpsCount: 0`). Raised per request, since a middleware cannot see the
+   * app when it is built, and reported once.
    */
   | 'ERR_TOLLGATE_UNSAFE_PROXY'
+  /** Reported: a `{ param }` scope runs where the request has no such route parameter. */
+  | 'ERR_TOLLGATE_NO_ROUTE_PARAM'
+  /** Reported: a `{ body }` scope saw a request with a body that no body parser had parsed. */
+  | 'ERR_TOLLGATE_BODY_NOT_PARSED'
+  /** Reported: the store's clock and the limiter's `now` disagree. */
+  | 'ERR_TOLLGATE_CLOCK_MISMATCH'
+  /** `reset` or `state` named a scope (or spending cap) the limiter does not have. */
+  | 'ERR_TOLLGATE_UNKNOWN_SCOPE'
   /** A tier resolver returned a name the scope does not define. */
   | 'ERR_TOLLGATE_UNKNOWN_TIER'
   /** A key function or cost function threw, or returned something unusable. */

@@ -1,5 +1,6 @@
-import type { ErrorRequestHandler, NextFunction, Request, Response } from 'express';
-import { renderError } from '../errors/http-errors.js';
+import type { ErrorRequestHandler, NextFunction, Request, RequestHandler, Response } from 'express';
+import { type ErrorAnswer, HttpError, renderError } from '../errors/http-errors.js';
+import { decisionFor } from '../http/decisions.js';
 import { requestIdOf } from '../http/request-id.js';
 import { type Serializer, serializers } from '../serializers/index.js';
 
@@ -44,14 +45,45 @@ export function errorHandler(options: ErrorHandlerOptions = {}): ErrorRequestHan
         onError(err, req);
       } catch {}
     }
-    res.statusCode = answer.status;
-    for (const [name, value] of answer.headers) res.setHeader(name, value);
-    res.setHeader('X-Request-Id', answer.requestId);
-    res.setHeader('Content-Type', answer.contentType);
-    res.setHeader('Content-Length', Buffer.byteLength(answer.body));
-    res.setHeader('Cache-Control', 'no-store');
-    res.end(answer.body);
+    sendAnswer(res, answer);
   };
+}
+
+export interface NotFoundOptions {
+  /** Renders the body: give it the limiter's serializer. Defaults to `serializers.problem`. */
+  serializer?: Serializer;
+}
+
+/**
+ * Express middleware answering a request no route answered with a 404 in the schema, with
+ * the rate-limit headers of the limiters it passed through: Express's own is an HTML page. Mount
+ * it after every route, before `errorHandler`.
+ * @example
+ * app.use(notFound({ serializer: serializers.fastino }));
+ * app.use(errorHandler({ serializer: serializers.fastino }));
+ */
+export function notFound(options: NotFoundOptions = {}): RequestHandler {
+  const serializer = options.serializer ?? serializers.problem;
+  return function tollgateNotFound(req: Request, res: Response, next: NextFunction): void {
+    if (res.headersSent) {
+      next();
+      return;
+    }
+    const requestId = responseRequestId(res) ?? requestIdOf(req.headers);
+    for (const [name, value] of decisionFor(req)?.headers ?? []) res.setHeader(name, value);
+    sendAnswer(res, renderError(new HttpError(404), { serializer, requestId }));
+  };
+}
+
+/** Sends an error's answer: status, the error's headers, the request id, the body. */
+export function sendAnswer(res: Response, answer: ErrorAnswer): void {
+  res.statusCode = answer.status;
+  for (const [name, value] of answer.headers) res.setHeader(name, value);
+  res.setHeader('X-Request-Id', answer.requestId);
+  res.setHeader('Content-Type', answer.contentType);
+  res.setHeader('Content-Length', Buffer.byteLength(answer.body));
+  res.setHeader('Cache-Control', 'no-store');
+  res.end(answer.body);
 }
 
 /** An id the application already set on the response (its own request-id middleware) wins. */

@@ -1,20 +1,30 @@
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
 import { holdsLeases } from '../core/charges.js';
 import type { Decision } from '../core/decision.js';
-import { createLimiter, decideNow, type Limiter } from '../core/limiter.js';
+import { createLimiter, decideNow, type Limiter, validatorOf } from '../core/limiter.js';
 import { isPromiseLike, type MaybePromise } from '../core/maybe-promise.js';
 import { releaseWhenDone } from '../core/release.js';
 import type { RequestInfo } from '../core/request.js';
-import { TollgateConfigError } from '../errors/errors.js';
+import { TollgateError } from '../errors/errors.js';
+import { renderError } from '../errors/http-errors.js';
 import { decisionFor, stackDecision } from '../http/decisions.js';
+import { requestIdOf } from '../http/request-id.js';
 import type { TollgateOptions } from '../options/options.js';
 import { usageRefusal } from '../spend/cap.js';
 import { hasSettlement, reportActualCost, settleWhenDone } from '../spend/settlement.js';
-import { describeRequest, ExpressRequestInfo } from './request-info.js';
+import { sendAnswer } from './errors.js';
+import { assertTrustworthyIp } from './proxy.js';
+import { ExpressRequestInfo } from './request-info.js';
 
 export { HttpError, type HttpErrorOptions } from '../errors/http-errors.js';
-export { type ErrorHandlerOptions, errorHandler } from './errors.js';
+export { type ErrorHandlerOptions, errorHandler, type NotFoundOptions, notFound } from './errors.js';
 export { describeRequest } from './request-info.js';
+export {
+  createTollgate,
+  type ExpressLimitOptions,
+  type ExpressSharedOptions,
+  type ExpressTollgate,
+} from './tollgate.js';
 
 declare global {
   namespace Express {
@@ -51,6 +61,7 @@ interface Exchange {
 export function rateLimit(options: ExpressOptions | Limiter<Request>): RequestHandler {
   const limiter = 'check' in options ? options : createLimiter(options);
   const property = limiter.requestPropertyName;
+  const validator = validatorOf(limiter);
 
   function decided(exchange: Exchange, decision: Decision | undefined): void {
     const { req, res, next, info } = exchange;
@@ -70,7 +81,7 @@ export function rateLimit(options: ExpressOptions | Limiter<Request>): RequestHa
           limiter
             .refund(earlier)
             .then(() => sendRefusal(res, limiter, combined, info))
-            .catch(next);
+            .catch((error: unknown) => failed(exchange, error));
         return;
       }
       setHeaders(res, combined.headers);
@@ -81,26 +92,33 @@ export function rateLimit(options: ExpressOptions | Limiter<Request>): RequestHa
       // Concurrency slots go back when the response ends, however it ends.
       if (holdsLeases(combined)) releaseWhenDone(res, combined, (error) => limiter.reportError(error, info));
     } catch (error) {
-      next(error);
+      failed(exchange, error);
       return;
     }
     next();
   }
 
-  // Not `async`: every failure goes to `next` already, and a decision the limiter answers
+  function failed(exchange: Exchange, error: unknown): void {
+    answerFailure(exchange, limiter, error);
+  }
+
+  // Not `async`: every failure is answered already, and a decision the limiter answers
   // synchronously (the memory store) goes on in the same tick.
   return function tollgate(req: Request, res: Response, next: NextFunction): void {
-    let exchange: Exchange;
+    const exchange: Exchange = { req, res, next, info: new ExpressRequestInfo(req) };
     let outcome: MaybePromise<Decision | undefined>;
     try {
-      assertTrustworthyIp(req);
-      exchange = { req, res, next, info: new ExpressRequestInfo(req) };
+      assertTrustworthyIp(req.app, validator);
       outcome = decideNow(limiter, exchange.info);
     } catch (error) {
-      next(error);
+      failed(exchange, error);
       return;
     }
-    if (isPromiseLike(outcome)) outcome.then((decision) => decided(exchange, decision), next);
+    if (isPromiseLike(outcome))
+      outcome.then(
+        (decision) => decided(exchange, decision),
+        (error: unknown) => failed(exchange, error),
+      );
     else decided(exchange, outcome);
   };
 }
@@ -112,20 +130,6 @@ export function rateLimitOf(req: Request): Decision | undefined {
 
 function setHeaders(res: Response, headers: ReadonlyArray<readonly [string, string]>): void {
   for (const [name, value] of headers) res.setHeader(name, value);
-}
-
-/**
- * `trust proxy: true` makes `req.ip` the left-most `X-Forwarded-For` entry, which the client
- * writes: every request could pick its own bucket. Refused per request (the middleware cannot
- * see the app when it is built), as the Koa adapter refuses `proxy` without `maxIpsCount`.
- */
-function assertTrustworthyIp(req: Request): void {
-  if (req.app.settings['trust proxy'] === true)
-    throw new TollgateConfigError(
-      'ERR_TOLLGATE_UNSAFE_PROXY',
-      'app.trust proxy',
-      "tollgate: 'trust proxy' is true, so req.ip is the left-most X-Forwarded-For entry, which any client can forge to dodge its limits. Set it to the number of proxies in front of the app (app.set('trust proxy', 1)) or their addresses.",
-    );
 }
 
 /**
@@ -149,8 +153,9 @@ export function reportCost(req: Request, credits: number): void {
  */
 export function usageHandler(limiter: Limiter<Request>): RequestHandler {
   return async function tollgateUsage(req: Request, res: Response, next: NextFunction): Promise<void> {
+    const info = new ExpressRequestInfo(req);
     try {
-      const info = describeRequest(req);
+      assertTrustworthyIp(req.app, validatorOf(limiter));
       const usage = await limiter.usageOf(info);
       if (usage === undefined) {
         sendRefusal(res, limiter, usageRefusal(Date.now()), info);
@@ -159,9 +164,26 @@ export function usageHandler(limiter: Limiter<Request>): RequestHandler {
       res.setHeader('Cache-Control', 'no-store');
       res.json(usage);
     } catch (error) {
-      next(error);
+      answerFailure({ req, res, next, info }, limiter, error);
     }
   };
+}
+
+/**
+ * A key, tier or cost function that threw, an unsafe proxy setting: answered here, a 500 in
+ * the limiter's schema that shows nothing of the error, rather than by Express's HTML page.
+ */
+function answerFailure(exchange: Exchange, limiter: Limiter<Request>, error: unknown): void {
+  const { req, res, next, info } = exchange;
+  if (res.headersSent) {
+    next(error);
+    return;
+  }
+  // An unsafe proxy fails every request: it is reported once, by the proxy check.
+  if (!(error instanceof TollgateError && error.code === 'ERR_TOLLGATE_UNSAFE_PROXY'))
+    limiter.reportError(error, info);
+  const requestId = requestIdOf(req.headers);
+  sendAnswer(res, renderError(error, { serializer: limiter.serializer, requestId }));
 }
 
 function sendRefusal(

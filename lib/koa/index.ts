@@ -2,12 +2,15 @@ import type Koa from 'koa';
 import type { Context, Middleware, Next } from 'koa';
 import { holdsLeases } from '../core/charges.js';
 import type { Decision } from '../core/decision.js';
-import { createLimiter, decideNow, type Limiter } from '../core/limiter.js';
+import { createLimiter, decideNow, type Limiter, validatorOf } from '../core/limiter.js';
 import { isPromiseLike, type MaybePromise } from '../core/maybe-promise.js';
 import { releaseWhenDone } from '../core/release.js';
 import type { RequestInfo } from '../core/request.js';
+import type { Validator } from '../core/validations.js';
 import { TollgateConfigError } from '../errors/errors.js';
+import { renderError } from '../errors/http-errors.js';
 import { decisionFor, stackDecision } from '../http/decisions.js';
+import { requestIdOf } from '../http/request-id.js';
 import type { TollgateOptions } from '../options/options.js';
 import { usageRefusal } from '../spend/cap.js';
 import { hasSettlement, reportActualCost, settleWhenDone } from '../spend/settlement.js';
@@ -17,6 +20,12 @@ import { describeRequest, KoaRequestInfo } from './request-info.js';
 export { HttpError, type HttpErrorOptions } from '../errors/http-errors.js';
 export { errorHandler, type KoaErrorHandlerOptions } from './errors.js';
 export { describeRequest } from './request-info.js';
+export {
+  createTollgate,
+  type KoaLimitOptions,
+  type KoaSharedOptions,
+  type KoaTollgate,
+} from './tollgate.js';
 
 declare module 'koa' {
   interface DefaultState {
@@ -36,9 +45,10 @@ export type KoaOptions = TollgateOptions<Context>;
  * Client addresses are Koa's `ctx.ip`. With `app.proxy` on and `app.maxIpsCount` left at 0, Koa
  * takes the left-most `X-Forwarded-For` entry, which the client writes: every request could
  * pick a fresh bucket. The middleware cannot see `app` when it is built, so it checks the app on
- * every request and refuses to serve such an app: the request fails with a `TollgateConfigError`
- * (`ERR_TOLLGATE_UNSAFE_PROXY`, path `app.maxIpsCount`) until `maxIpsCount` is set to the number
- * of proxies in front of the app.
+ * every request and refuses to serve such an app: the request is answered with a 500 in the
+ * limiter's schema and a `TollgateConfigError` (`ERR_TOLLGATE_UNSAFE_PROXY`, path
+ * `app.maxIpsCount`) is emitted on `app` until `maxIpsCount` is set to the number of proxies in
+ * front of the app.
  * @example
  * const app = new Koa({ proxy: true, maxIpsCount: 1 });
  * app.use(rateLimit({
@@ -49,6 +59,21 @@ export type KoaOptions = TollgateOptions<Context>;
 export function rateLimit(options: KoaOptions | Limiter<Context>): Middleware {
   const limiter = 'check' in options ? options : createLimiter(options);
   const property = limiter.requestPropertyName;
+  const validator = validatorOf(limiter);
+
+  /**
+   * A key, tier or cost function that threw, an unsafe proxy setting: answered here, a 500 in
+   * the limiter's schema, and emitted on `app` as Koa does with the errors it answers.
+   */
+  function failed(ctx: Context, error: unknown): void {
+    if (ctx.headerSent || !ctx.writable) throw error;
+    ctx.app.emit('error', error, ctx);
+    const answer = renderError(error, {
+      serializer: limiter.serializer,
+      requestId: requestIdOf(ctx.headers),
+    });
+    send(ctx, answer);
+  }
 
   function decided(
     ctx: Context,
@@ -75,7 +100,10 @@ export function rateLimit(options: KoaOptions | Limiter<Context>): Middleware {
       sendRefusal(ctx, limiter, combined, info);
       return ANSWERED;
     }
-    return limiter.refund(earlier).then(() => sendRefusal(ctx, limiter, combined, info));
+    return limiter.refund(earlier).then(
+      () => sendRefusal(ctx, limiter, combined, info),
+      (error: unknown) => failed(ctx, error),
+    );
   }
 
   // Not `async`: the check's own promise, when it has one, carries the rest; a decision the
@@ -84,19 +112,32 @@ export function rateLimit(options: KoaOptions | Limiter<Context>): Middleware {
     let outcome: MaybePromise<Decision | undefined>;
     let info: KoaRequestInfo;
     try {
-      assertTrustworthyIp(ctx.app);
+      assertTrustworthyIp(ctx.app, validator);
       info = new KoaRequestInfo(ctx);
       outcome = decideNow(limiter, info);
-      if (!isPromiseLike(outcome)) return decided(ctx, next, info, outcome);
     } catch (error) {
-      return Promise.reject(error);
+      return answered(() => failed(ctx, error));
     }
-    return Promise.resolve(outcome).then((decision) => decided(ctx, next, info, decision));
+    if (!isPromiseLike(outcome)) return decided(ctx, next, info, outcome);
+    return Promise.resolve(outcome).then(
+      (decision) => decided(ctx, next, info, decision),
+      (error: unknown) => failed(ctx, error),
+    );
   };
 }
 
 /** What the middleware returns when it answered the request itself. */
 const ANSWERED: Promise<void> = Promise.resolve();
+
+/** Runs `answer`, as a promise: a rejected one when even answering failed. */
+function answered(answer: () => void): Promise<void> {
+  try {
+    answer();
+    return ANSWERED;
+  } catch (error) {
+    return Promise.reject(error);
+  }
+}
 
 /** tollgate's decision for a request, combined across stacked middleware; `undefined` if none decided it. */
 export function rateLimitOf(ctx: Context): Decision | undefined {
@@ -141,7 +182,7 @@ export function reportCost(ctx: Context, credits: number): void {
  */
 export function usageHandler(limiter: Limiter<Context>): Middleware {
   return async function tollgateUsage(ctx: Context): Promise<void> {
-    assertTrustworthyIp(ctx.app);
+    assertTrustworthyIp(ctx.app, validatorOf(limiter));
     const info = describeRequest(ctx);
     const usage = await limiter.usageOf(info);
     if (usage === undefined) {
@@ -153,11 +194,9 @@ export function usageHandler(limiter: Limiter<Context>): Middleware {
   };
 }
 
-function assertTrustworthyIp(app: Koa): void {
-  if (app.proxy && !(app.maxIpsCount > 0))
-    throw new TollgateConfigError(
-      'ERR_TOLLGATE_UNSAFE_PROXY',
-      'app.maxIpsCount',
-      `tollgate: app.proxy is on with app.maxIpsCount 0, so ctx.ip is the left-most entry of ${app.proxyIpHeader}, which any client can forge to dodge its limits. Set app.maxIpsCount to the number of proxies in front of the app, e.g. new Koa({ proxy: true, maxIpsCount: 1 }).`,
-    );
+function assertTrustworthyIp(app: Koa, validator: Validator | undefined): void {
+  if (!app.proxy || app.maxIpsCount > 0 || validator?.isOn('proxy') === false) return;
+  const message = `app.proxy is on with app.maxIpsCount 0, so ctx.ip is the left-most entry of ${app.proxyIpHeader}, which any client can forge to dodge its limits. Set app.maxIpsCount to the number of proxies in front of the app, e.g. new Koa({ proxy: true, maxIpsCount: 1 }).`;
+  validator?.report('ERR_TOLLGATE_UNSAFE_PROXY', message);
+  throw new TollgateConfigError('ERR_TOLLGATE_UNSAFE_PROXY', 'app.maxIpsCount', `tollgate: ${message}`);
 }

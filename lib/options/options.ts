@@ -2,6 +2,8 @@ import type { Decision } from '../core/decision.js';
 import type { MaybePromise } from '../core/maybe-promise.js';
 import type { TollgateObserver } from '../core/observer.js';
 import type { RequestInfo } from '../core/request.js';
+import type { ValidateOption } from '../core/validations.js';
+import type { TollgateError } from '../errors/errors.js';
 import type { Serializer } from '../serializers/index.js';
 import type { Store } from '../stores/store.js';
 import { costSchema, positiveInteger } from './schema-parts.js';
@@ -59,11 +61,21 @@ export interface TollgateOptions<Raw = unknown> {
   /** Called with every decision (admitted or not). Exceptions it throws are ignored. */
   onDecision?: (decision: Decision, req: RequestInfo<Raw>) => void;
   /**
-   * Called when settling a spend charge after the response fails (the store was unreachable),
-   * and when the store could not give back a charge it took for a refused request (a Redis
-   * Cluster master that died between the two). Without it, such errors become process warnings.
+   * Called with the errors the middleware answered itself with a 500 in the limiter's schema (a
+   * key, tier, cost or budget function that threw), with a spend settlement that failed after the
+   * response, and when the store could not give back a charge it took for a refused request (a
+   * Redis Cluster master that died between the two). Without it, the first two are logged with
+   * `console.error` (except under `NODE_ENV=test`) and a lost refund is a process warning.
    */
   onError?: (error: unknown, req: RequestInfo<Raw>) => void;
+  /**
+   * Run-time checks, each reported once per limiter with a stable code: `routeParam`, `body`,
+   * `clock`, `proxy` (see docs/errors.md). `false` turns all off, `{ body: false }` one.
+   * Defaults to `true`.
+   */
+  validate?: ValidateOption;
+  /** Receives each run-time check's report, a `TollgateError`. Defaults to `console.warn`. */
+  onWarning?: (warning: TollgateError) => void;
   /** Called with every refusal. Exceptions it throws are ignored. */
   onRefusal?: (decision: Decision, req: RequestInfo<Raw>) => void;
   /** See `StoreFailurePolicy`. Defaults to `'open'`. */
@@ -125,6 +137,23 @@ export const tollgateOptionsSchema = {
     onDecision: { typeofFunction: true, expected: 'a function' },
     onRefusal: { typeofFunction: true, expected: 'a function' },
     onError: { typeofFunction: true, expected: 'a function' },
+    onWarning: { typeofFunction: true, expected: 'a function' },
+    validate: {
+      anyOf: [
+        { type: 'boolean' },
+        {
+          type: 'object',
+          additionalProperties: false,
+          properties: {
+            routeParam: { type: 'boolean' },
+            body: { type: 'boolean' },
+            clock: { type: 'boolean' },
+            proxy: { type: 'boolean' },
+          },
+        },
+      ],
+      expected: 'a boolean, or an object of routeParam, body, clock and proxy booleans',
+    },
     onStoreError: {
       anyOf: [
         { enum: ['open', 'closed'] },

@@ -104,11 +104,14 @@ export interface ScopeOptions<Raw = unknown> extends Partial<TierOptions> {
   /** Units the request takes from this scope. Defaults to the middleware's `cost`, else 1. */
   cost?: CostOption<Raw>;
   /**
-   * What happens to a request that has no key for this scope (no API key, no partner header):
-   * `'skip'` leaves the scope out; `'refuse'` answers `missingStatus`. Defaults to `'skip'`,
-   * except for `apiKey` scopes, which default to `'refuse'`.
+   * What happens to a request that has no key for this scope (no partner header, no route
+   * parameter, no body field): `'share'` counts it under one counter shared by every keyless
+   * request of the scope, so leaving the key out buys the keyless allowance, never unlimited;
+   * `'refuse'` answers `missingStatus` with reason `<name>_missing`; `'skip'` leaves the scope
+   * out of the decision. Defaults to `'share'`, except for `apiKey` scopes, which default to
+   * `'refuse'`.
    */
-  onMissing?: 'skip' | 'refuse';
+  onMissing?: 'share' | 'skip' | 'refuse';
   /** Status of an `onMissing: 'refuse'` answer. Defaults to `401`. */
   missingStatus?: number;
   /** `ip` scopes: IPv6 addresses share a counter per subnet of this many bits. Defaults to `56`. */
@@ -200,7 +203,7 @@ export const scopeOptionsSchema = {
     },
     tier: { typeofFunction: true, expected: 'a function returning a tier name' },
     cost: costSchema,
-    onMissing: { enum: ['skip', 'refuse'], expected: "'skip' or 'refuse'" },
+    onMissing: { enum: ['share', 'skip', 'refuse'], expected: "'share', 'skip' or 'refuse'" },
     missingStatus: {
       type: 'integer',
       minimum: 400,

@@ -1,6 +1,6 @@
 import { checkedCost, checkedCostOf } from '../core/cost.js';
 import type { Decision } from '../core/decision.js';
-import { compileKeySource, storeValue } from '../core/keys.js';
+import { compileKeySource, type KeyValue, storeValue } from '../core/keys.js';
 import { isPromiseLike, type MaybePromise } from '../core/maybe-promise.js';
 import type { RequestInfo } from '../core/request.js';
 import { TollgateError } from '../errors/errors.js';
@@ -32,7 +32,7 @@ export interface CompiledSpendCap<Raw> {
   readonly code: string | number | undefined;
   readonly message: string | undefined;
   readonly keyPrefix: string;
-  readonly keyOf: (req: RequestInfo<Raw>) => MaybePromise<string | undefined>;
+  readonly keyOf: (req: RequestInfo<Raw>) => MaybePromise<KeyValue>;
   readonly costOf: (req: RequestInfo<Raw>) => MaybePromise<number | undefined>;
   readonly idempotencyHeader: string | undefined;
   readonly refundWhen: (status: number, req: RequestInfo<Raw>) => boolean;

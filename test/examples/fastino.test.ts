@@ -2,17 +2,18 @@ import { createApp } from '../../examples/fastino.js';
 import { HttpError } from '../../lib/errors/http-errors.js';
 import { serializers } from '../../lib/serializers/index.js';
 import { MemoryStore } from '../../lib/stores/memory/index.js';
-import { manualClock, T0 } from '../helpers/clock.js';
+import { createTestClock, type TestClock } from '../../lib/testing/index.js';
+import { T0 } from '../helpers/clock.js';
 import { bearer, type ExampleClient, GENERATED_ID, repeat, startExample } from '../helpers/examples.js';
 
 const KEY = bearer('fk_live_one');
 const SUMMARY = '/v1/users/alice/summary';
 
-let clock: ReturnType<typeof manualClock>;
+let clock: TestClock;
 let api: ExampleClient;
 
 async function start(options: Parameters<typeof createApp>[0] = {}): Promise<ExampleClient> {
-  clock = manualClock(T0 + 15_000);
+  clock = createTestClock(T0 + 15_000);
   api = await startExample(
     createApp({ now: clock.now, store: new MemoryStore({ now: clock.now }), ...options }),
     serializers.fastino,

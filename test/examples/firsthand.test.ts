@@ -1,18 +1,19 @@
 import { createApp } from '../../examples/firsthand.js';
 import { serializers } from '../../lib/serializers/index.js';
 import { MemoryStore } from '../../lib/stores/memory/index.js';
-import { manualClock, T0 } from '../helpers/clock.js';
+import { createTestClock, type TestClock } from '../../lib/testing/index.js';
+import { T0 } from '../helpers/clock.js';
 import { bearer, type ExampleClient, GENERATED_ID, repeat, startExample } from '../helpers/examples.js';
 
 const FREE = bearer('fh_live_free_1');
 const STANDARD = bearer('fh_live_std_1');
 const MINUTE = 60_000;
 
-let clock: ReturnType<typeof manualClock>;
+let clock: TestClock;
 let api: ExampleClient;
 
 async function start(options: Parameters<typeof createApp>[0] = {}): Promise<void> {
-  clock = manualClock(T0 + 30_000);
+  clock = createTestClock(T0 + 30_000);
   api = await startExample(
     createApp({ now: clock.now, store: new MemoryStore({ now: clock.now }), ...options }),
     serializers.firsthand,

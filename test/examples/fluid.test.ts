@@ -1,16 +1,17 @@
 import { createApp } from '../../examples/fluid.js';
 import { serializers } from '../../lib/serializers/index.js';
 import { MemoryStore } from '../../lib/stores/memory/index.js';
-import { manualClock, T0 } from '../helpers/clock.js';
+import { createTestClock, type TestClock } from '../../lib/testing/index.js';
+import { T0 } from '../helpers/clock.js';
 import { type ExampleClient, flood, repeat, startExample } from '../helpers/examples.js';
 
 const RESET = String(T0 / 1000 + 60);
 
-let clock: ReturnType<typeof manualClock>;
+let clock: TestClock;
 let api: ExampleClient;
 
 beforeEach(async () => {
-  clock = manualClock();
+  clock = createTestClock(T0);
   api = await startExample(
     createApp({ now: clock.now, store: new MemoryStore({ now: clock.now }) }),
     serializers.fluid,
@@ -194,7 +195,7 @@ describe('fluid: other errors', () => {
     expect(res.status).toBe(404);
     expect(res.headers['x-request-id']).toBe('trace-1');
     expect(res.body).toEqual({
-      error: { code: 404, message: 'No such route', category: 'validation', severity: 'low' },
+      error: { code: 404, message: 'Not Found', category: 'validation', severity: 'low' },
     });
   });
 

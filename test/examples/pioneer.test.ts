@@ -2,14 +2,15 @@ import { type Item, type List, parseItem, parseList } from 'structured-headers';
 import { createApp } from '../../examples/pioneer.js';
 import { serializers } from '../../lib/serializers/index.js';
 import { MemoryStore } from '../../lib/stores/memory/index.js';
-import { manualClock, T0 } from '../helpers/clock.js';
+import { createTestClock, type TestClock } from '../../lib/testing/index.js';
+import { T0 } from '../helpers/clock.js';
 import { bearer, type ExampleClient, flood, repeat, startExample } from '../helpers/examples.js';
 
-let clock: ReturnType<typeof manualClock>;
+let clock: TestClock;
 let api: ExampleClient;
 
 beforeEach(async () => {
-  clock = manualClock(T0 + 57_000);
+  clock = createTestClock(T0 + 57_000);
   api = await startExample(
     createApp({ now: clock.now, store: new MemoryStore({ now: clock.now }) }),
     serializers.fastapi,

@@ -1,4 +1,5 @@
-import type { ChildProcess } from 'node:child_process';
+import { type ChildProcess, fork } from 'node:child_process';
+import { join } from 'node:path';
 
 /** The next IPC message of a forked worker; rejects if the worker exits first. */
 export function nextMessage<T>(child: ChildProcess): Promise<T> {
@@ -10,4 +11,35 @@ export function nextMessage<T>(child: ChildProcess): Promise<T> {
       resolve(message as T);
     });
   });
+}
+
+/**
+ * Forks `count` Redis workers (test/stores/redis-worker.ts) on `target` (a port, or a cluster's
+ * ports joined by commas), half on each client library, and waits until each is connected.
+ */
+export async function forkRedisWorkers(target: string, count: number): Promise<ChildProcess[]> {
+  const workers = Array.from({ length: count }, (_, i) =>
+    fork(join(__dirname, '..', 'stores', 'redis-worker.ts'), [target, i % 2 ? 'node-redis' : 'ioredis'], {
+      execArgv: ['--import', 'tsx'],
+      cwd: join(__dirname, '..', '..'),
+      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+    }),
+  );
+  await Promise.all(workers.map((worker) => nextMessage<string>(worker)));
+  return workers;
+}
+
+/** Asks each worker to exit, and kills the ones still running 5 s later. */
+export async function stopWorkers(workers: readonly ChildProcess[]): Promise<void> {
+  await Promise.all(
+    workers.map(
+      (worker) =>
+        new Promise<void>((resolve) => {
+          if (worker.exitCode !== null) return resolve();
+          worker.once('exit', () => resolve());
+          worker.send('exit');
+          setTimeout(() => worker.kill('SIGKILL'), 5_000).unref();
+        }),
+    ),
+  );
 }

@@ -4,7 +4,8 @@ import { createApp as createExpressApp, main as expressMain } from '../../exampl
 import { createApp as createKoaApp, main as koaMain } from '../../examples/firsthand-koa.js';
 import { serializers } from '../../lib/serializers/index.js';
 import { MemoryStore } from '../../lib/stores/memory/index.js';
-import { manualClock, T0 } from '../helpers/clock.js';
+import { createTestClock, type TestClock } from '../../lib/testing/index.js';
+import { T0 } from '../helpers/clock.js';
 import { bearer, type ExampleClient, GENERATED_ID, repeat, startExample } from '../helpers/examples.js';
 
 type Options = NonNullable<Parameters<typeof createKoaApp>[0]>;
@@ -29,11 +30,11 @@ const FREE = bearer('fh_live_free_one');
 const STANDARD = bearer('fh_live_std_one');
 
 describe.each(examples)('$name', (example) => {
-  let clock: ReturnType<typeof manualClock>;
+  let clock: TestClock;
   let api: ExampleClient | undefined;
 
   async function start(at = T0 + 15_000, options: Options = {}): Promise<ExampleClient> {
-    clock = manualClock(at);
+    clock = createTestClock(at);
     const started = await example.start({
       now: clock.now,
       store: new MemoryStore({ now: clock.now }),

@@ -130,8 +130,9 @@ describe.each(adapters)('$name: limits', (adapter) => {
     expect((await pay('acc_1')).status).toBe(201);
     expect((await pay('acc_1')).status).toBe(429);
     expect((await pay('acc_2')).status).toBe(201);
-    // No body, no key: the scope is skipped.
-    expect((await byAccount.get('/ping')).headers.ratelimit).toBeUndefined();
+    // No body, no key: counted under the scope's one keyless counter, never left out.
+    expect((await byAccount.get('/ping')).headers.ratelimit).toBe('"payment_minute";r=0;t=60');
+    expect((await byAccount.get('/ping')).status).toBe(429);
   });
 
   test('keys from headers and the query string; API keys from Bearer tokens', async () => {
@@ -140,7 +141,7 @@ describe.each(adapters)('$name: limits', (adapter) => {
       app: {
         now: clock.now,
         scopes: [
-          { name: 'tenant', key: { query: 'tenant' }, limits: [{ max: 1, window: '1m' }] },
+          { name: 'tenant', key: { query: 'tenant' }, onMissing: 'skip', limits: [{ max: 1, window: '1m' }] },
           { name: 'apiKey', key: 'apiKey', onMissing: 'skip', limits: [{ max: 5, window: '1m' }] },
         ],
       },

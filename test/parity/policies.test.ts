@@ -149,7 +149,6 @@ describe.each(adapters)('$name: policies and hooks', (adapter) => {
     };
     const client = adapter.build({
       app: {
-        now: manualClock().now,
         store: new MemoryStore(),
         scopes: [perIp(1)],
         onDecision: hook,

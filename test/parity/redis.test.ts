@@ -27,12 +27,14 @@ describeWithRedis()('adapters on the Redis store', () => {
   // A fresh key prefix per test: every test starts from empty counters on the shared server. The
   // store clock is pinned mid-minute so that no window ends during a test; a store error would
   // be a 503 (fail closed), never a silent admission.
-  const store = () =>
-    new RedisStore({ client, prefix: `parity${++run}:`, timeoutMs: 5_000, now: () => T0 + 30_000 });
+  const now = () => T0 + 30_000;
+  const store = () => new RedisStore({ client, prefix: `parity${++run}:`, timeoutMs: 5_000, now });
 
   describe.each(adapters)('$name', (adapter) => {
     test('1000 concurrent requests against a limit of 100 admit exactly 100', async () => {
-      const api = adapter.build({ app: { store: store(), onStoreError: 'closed', scopes: [perIp(100)] } });
+      const api = adapter.build({
+        app: { store: store(), now, onStoreError: 'closed', scopes: [perIp(100)] },
+      });
       const statuses = await Promise.all(Array.from({ length: 1000 }, () => api.get('/ping')));
       expect(statuses.filter((res) => res.status === 200)).toHaveLength(100);
       const refused = statuses.find((res) => res.status === 429)!;
@@ -44,6 +46,7 @@ describeWithRedis()('adapters on the Redis store', () => {
       const api = adapter.build({
         app: {
           store: store(),
+          now,
           headers: ['x-ratelimit', 'ratelimit', 'ietf'],
           scopes: [
             {
@@ -69,6 +72,7 @@ describeWithRedis()('adapters on the Redis store', () => {
     test('a spending cap charges once per request and refunds a 5xx', async () => {
       const limiter = createLimiter({
         store: store(),
+        now,
         spendCap: { key: { header: 'x-user' }, budget: 10, cost: 4 },
       });
       const api = adapter.build({ router: limiter, usage: limiter });

@@ -1,10 +1,9 @@
-import { type ChildProcess, fork } from 'node:child_process';
-import { join } from 'node:path';
+import type { ChildProcess } from 'node:child_process';
 import { Cluster } from 'ioredis';
 import { RedisStore } from '../../lib/stores/redis/index.js';
 import { slotOf } from '../../lib/stores/redis/layout.js';
 import type { WindowCounterSpec } from '../../lib/stores/store.js';
-import { nextMessage } from '../helpers/processes.js';
+import { forkRedisWorkers, nextMessage, stopWorkers } from '../helpers/processes.js';
 import { describeWithRedis, type RedisCluster, startCluster } from '../helpers/redis-server.js';
 import type { RoundOrder, RoundReport } from './redis-worker.js';
 
@@ -34,39 +33,16 @@ describeWithRedis()(
   () => {
     let cluster: RedisCluster;
     let client: Cluster;
-    const workers: ChildProcess[] = [];
+    let workers: ChildProcess[] = [];
 
     beforeAll(async () => {
       cluster = await startCluster();
       client = new Cluster(cluster.ports.map((port) => ({ host: '127.0.0.1', port })));
-      for (let i = 0; i < WORKERS; i++) {
-        // Half the workers on each client library: both must share the same counters exactly.
-        const worker = fork(
-          join(__dirname, 'redis-worker.ts'),
-          [cluster.ports.join(','), i % 2 ? 'node-redis' : 'ioredis'],
-          {
-            execArgv: ['--import', 'tsx'],
-            cwd: join(__dirname, '..', '..'),
-            stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
-          },
-        );
-        workers.push(worker);
-      }
-      await Promise.all(workers.map((worker) => nextMessage<string>(worker)));
+      workers = await forkRedisWorkers(cluster.ports.join(','), WORKERS);
     }, 90_000);
 
     afterAll(async () => {
-      await Promise.all(
-        workers.map(
-          (worker) =>
-            new Promise<void>((resolve) => {
-              if (worker.exitCode !== null) return resolve();
-              worker.once('exit', () => resolve());
-              worker.send('exit');
-              setTimeout(() => worker.kill('SIGKILL'), 5_000).unref();
-            }),
-        ),
-      );
+      await stopWorkers(workers);
       client.disconnect();
       await cluster.stop();
     });

@@ -117,7 +117,14 @@ describeWithRedis()('RedisStore on a 3-master Redis Cluster', () => {
     });
 
     test('300 concurrent requests over 4 slots, one binding limit of 100: exactly 100 admitted', async () => {
-      const limiter = createLimiter({ store: storeOf(), scopes: oneBinding, onStoreError: 'closed' });
+      // On a clock that stands still: a minute ending mid-test would start the counts afresh.
+      const now = manualClock(T0 + 15_000).now;
+      const limiter = createLimiter({
+        store: storeOf({ now }),
+        now,
+        scopes: oneBinding,
+        onStoreError: 'closed',
+      });
       const decisions = await Promise.all(Array.from({ length: 300 }, () => limiter.check(request())));
       expect(decisions.every((d) => d!.storeError === undefined)).toBe(true);
       expect(decisions.filter((d) => d!.allowed)).toHaveLength(100);
@@ -128,8 +135,9 @@ describeWithRedis()('RedisStore on a 3-master Redis Cluster', () => {
     });
 
     test('300 concurrent requests, every limit binding: never more than 100, and the counts are the admissions', async () => {
-      const store = storeOf({ refusalCache: false });
-      const limiter = createLimiter({ store, scopes, onStoreError: 'closed' });
+      const now = manualClock(T0 + 15_000).now;
+      const store = storeOf({ now, refusalCache: false });
+      const limiter = createLimiter({ store, now, scopes, onStoreError: 'closed' });
       const decisions = await Promise.all(Array.from({ length: 300 }, () => limiter.check(request())));
       const admitted = decisions.filter((d) => d!.allowed).length;
       expect(admitted).toBeLessThanOrEqual(100);

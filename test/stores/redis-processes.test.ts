@@ -1,8 +1,7 @@
-import { type ChildProcess, fork } from 'node:child_process';
-import { join } from 'node:path';
+import type { ChildProcess } from 'node:child_process';
 import type { Redis } from 'ioredis';
 import { RedisStore } from '../../lib/stores/redis/index.js';
-import { nextMessage } from '../helpers/processes.js';
+import { forkRedisWorkers, nextMessage, stopWorkers } from '../helpers/processes.js';
 import { adminClient, countIn } from '../helpers/redis-clients.js';
 import { describeWithRedis, type RedisServer, startRedis } from '../helpers/redis-server.js';
 import type { RoundOrder, RoundReport } from './redis-worker.js';
@@ -15,39 +14,16 @@ const ROUNDS = 10;
 describeWithRedis()('exactness across processes', () => {
   let server: RedisServer;
   let admin: Redis;
-  const workers: ChildProcess[] = [];
+  let workers: ChildProcess[] = [];
 
   beforeAll(async () => {
     server = await startRedis();
     admin = adminClient(server.port);
-    for (let i = 0; i < WORKERS; i++) {
-      // Half the workers on each client library: both must share the same counters exactly.
-      const worker = fork(
-        join(__dirname, 'redis-worker.ts'),
-        [String(server.port), i % 2 ? 'node-redis' : 'ioredis'],
-        {
-          execArgv: ['--import', 'tsx'],
-          cwd: join(__dirname, '..', '..'),
-          stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
-        },
-      );
-      workers.push(worker);
-    }
-    await Promise.all(workers.map((worker) => nextMessage<string>(worker)));
+    workers = await forkRedisWorkers(String(server.port), WORKERS);
   }, 60_000);
 
   afterAll(async () => {
-    await Promise.all(
-      workers.map(
-        (worker) =>
-          new Promise<void>((resolve) => {
-            if (worker.exitCode !== null) return resolve();
-            worker.once('exit', () => resolve());
-            worker.send('exit');
-            setTimeout(() => worker.kill('SIGKILL'), 5_000).unref();
-          }),
-      ),
-    );
+    await stopWorkers(workers);
     admin.disconnect();
     await server.stop();
   });

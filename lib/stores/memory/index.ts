@@ -122,11 +122,16 @@ export class MemoryStore implements Store {
     this.pass.restart(now);
   }
 
-  close(): void {
+  /** Forgets every counter and idempotency mark: a fresh store, e.g. between tests. */
+  clear(): void {
     this.records.clear();
     this.marks.clear();
     this.leases.clear();
     this.slotCount = 0;
+  }
+
+  close(): void {
+    this.clear();
     this.pass.stop();
   }
 

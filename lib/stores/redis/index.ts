@@ -89,6 +89,14 @@ export class RedisStore implements Store {
     };
   }
 
+  /**
+   * How every key of this store begins: `<prefix>{` (each scope value its own tag) or
+   * `<prefix>{<hashTag>}:`. `clearStore` deletes the keys under it.
+   */
+  get keyPrefix(): string {
+    return this.layout.head;
+  }
+
   /** The Redis key (a hash) a counter is kept in: its fields are named in docs/redis.md. */
   keyOf(counter: Pick<CounterSpec, 'key' | 'group'>): string {
     return this.layout.hashOf(counter);

@@ -16,7 +16,8 @@ import type { CounterGroup } from '../store.js';
 export class KeyLayout {
   /** Whether every key shares one hash tag. */
   readonly oneSlot: boolean;
-  private readonly head: string;
+  /** How every key this layout names begins (what `clearStore` deletes under). */
+  readonly head: string;
   private readonly tail: string;
 
   constructor(prefix: string, hashTag: string | undefined) {

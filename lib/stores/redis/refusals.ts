@@ -123,6 +123,11 @@ export class RefusalCache {
   epoch = 0;
 
   /** Forgets the counters an admission or a charge of this process raised. */
+  /** Forgets every remembered refusal: the counters were cleared (`clearStore`). */
+  clear(): void {
+    this.entries.clear();
+  }
+
   forget(counters: readonly (CounterSpec | RefundSpec)[]): void {
     if (this.entries.size === 0) return;
     for (const counter of counters) this.entries.delete(counter.key);
