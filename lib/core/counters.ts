@@ -5,7 +5,6 @@ import type { CompiledLimit, CompiledScope, CompiledTier } from './compile.js';
 import type { PolicyState } from './decision.js';
 import type { CompiledFailure } from './failure.js';
 import { nextLeaseId } from './lease-ids.js';
-import type { Counted } from './pipeline.js';
 import { policyItem } from './tiers.js';
 
 /**
