@@ -1,7 +1,7 @@
 import { bucketState, leaseState, windowState } from '../counter-state.js';
 import { spanOf } from '../periods.js';
 import type { ConsumeResult, CounterState, StoreCounterSpec, StoreRefundSpec } from '../store.js';
-import { RedisStoreError } from './errors.js';
+import { badReply, replyNumber } from './reply.js';
 
 /**
  * The script's quota ops (lua/quotas.ts): their arguments and their replies. They serve the
@@ -74,21 +74,4 @@ export function quotaResult(
   });
   if (at !== reply.length) throw badReply();
   return { admitted, now, counters: states };
-}
-
-function badReply(): RedisStoreError {
-  return new RedisStoreError('ERR_TOLLGATE_REDIS_REPLY', 'Redis answered the tollgate script unexpectedly');
-}
-
-function replyNumber(value: unknown): number {
-  const n =
-    typeof value === 'number'
-      ? value
-      : typeof value === 'string'
-        ? Number(value)
-        : value instanceof Uint8Array
-          ? Number(Buffer.from(value).toString())
-          : Number.NaN;
-  if (Number.isNaN(n)) throw badReply();
-  return n;
 }

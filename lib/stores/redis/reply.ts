@@ -90,7 +90,8 @@ export function badReply(): RedisStoreError {
   return new RedisStoreError('ERR_TOLLGATE_REDIS_REPLY', 'Redis answered the tollgate script unexpectedly');
 }
 
-function replyNumber(value: unknown): number {
+/** A number of the script's reply, as either client library hands it over. */
+export function replyNumber(value: unknown): number {
   const n =
     typeof value === 'number'
       ? value
