@@ -12,8 +12,13 @@ import type { TollgateObserver } from './observer.js';
 interface Charge {
   readonly store: Store;
   readonly counters: readonly StoreCounterSpec[];
-  /** Per counter, what a refund needs of its state: copied, since a store may reuse its answer. */
-  readonly charged: readonly ChargedCounter[];
+  /** Per counter, the start of the window it was charged in (0 for a bucket or a lease). */
+  readonly windowStarts: readonly number[];
+  /**
+   * What a refund needs of the states, copied (a store may reuse its answer) only when one of
+   * them was replayed or charged at another key: a decision keeps this for its request's life.
+   */
+  readonly unusual: readonly ChargedCounter[] | undefined;
   /** The scope of each lease taken, for the observer; empty when the charge took none. */
   readonly leaseScopes: readonly string[];
   readonly observer: TollgateObserver | undefined;
@@ -55,10 +60,14 @@ export function chargeOf(
     leaseScopes.push(context.limits[i]?.scope ?? '');
   }
   const { observer } = context;
+  const usual = states.every((state) => state.replayed !== true && state.key === undefined);
   const charge: Charge = {
     store,
     counters,
-    charged: states.map(({ windowStart, replayed, key }) => ({ windowStart, replayed, key })),
+    windowStarts: states.map((state) => state.windowStart ?? 0),
+    unusual: usual
+      ? undefined
+      : states.map(({ windowStart, replayed, key }) => ({ windowStart, replayed, key })),
     leaseScopes: leaseScopes ?? NO_LEASES,
     observer,
     refunded: false,
@@ -82,18 +91,18 @@ function refundsOf(charge: Charge): StoreRefundSpec[] {
   const refunds: StoreRefundSpec[] = [];
   const releasing = !charge.leasesReleased;
   charge.counters.forEach((counter, i) => {
-    const state = charge.charged[i]!;
-    if (state.replayed === true) return;
+    const state = charge.unusual?.[i];
+    if (state?.replayed === true) return;
     if (counter.kind === 'lease') {
       if (releasing) refunds.push({ ...counter, windowStart: undefined });
       return;
     }
     // A counter the store charged elsewhere (its overflow counter) is no longer in its group.
-    const key = state.key ?? counter.key;
-    const group = state.key === undefined ? counter.group : undefined;
+    const key = state?.key ?? counter.key;
+    const group = state?.key === undefined ? counter.group : undefined;
     refunds.push(
       counter.kind === 'window'
-        ? { ...counter, key, group, windowStart: state.windowStart ?? 0 }
+        ? { ...counter, key, group, windowStart: charge.windowStarts[i]! }
         : { ...counter, key, group, windowStart: undefined },
     );
   });
