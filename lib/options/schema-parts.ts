@@ -1,3 +1,5 @@
+import { DURATION_PATTERN } from '../core/duration.js';
+
 /** Pieces the option schemas share. `expected` finishes "<path> must be …" (see validation.ts). */
 
 export const NAME_PATTERN = '^[A-Za-z][A-Za-z0-9_.-]{0,63}$';
@@ -63,3 +65,14 @@ export const keySchema = {
   ],
   expected: "'ip', 'apiKey', { header }, { param }, { body }, { query } or a key function",
 };
+
+/** A duration option: ms as a positive integer, or a string such as `'1m'`. */
+export function durationSchema(expected: string) {
+  return {
+    anyOf: [
+      { type: 'integer', minimum: 1 },
+      { type: 'string', pattern: DURATION_PATTERN },
+    ],
+    expected,
+  };
+}

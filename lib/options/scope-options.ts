@@ -1,9 +1,9 @@
-import { DURATION_PATTERN } from '../core/duration.js';
 import type { MaybePromise } from '../core/maybe-promise.js';
 import type { RequestInfo } from '../core/request.js';
 import {
   codeSchema,
   costSchema,
+  durationSchema,
   HEADER_PATTERN,
   keySchema,
   messageSchema,
@@ -128,13 +128,9 @@ const limitSchema = {
   required: ['max', 'window'],
   properties: {
     max: positiveInteger,
-    window: {
-      anyOf: [
-        { type: 'integer', minimum: 1 },
-        { type: 'string', pattern: DURATION_PATTERN },
-      ],
-      expected: "a duration: ms as a positive integer, or a string such as '1s', '1m', '1h', '1d'",
-    },
+    window: durationSchema(
+      "a duration: ms as a positive integer, or a string such as '1s', '1m', '1h', '1d'",
+    ),
     name: { type: 'string', pattern: NAME_PATTERN, expected: NAME_WORDS },
   },
 };
@@ -158,13 +154,7 @@ const tierProperties = {
         required: ['max'],
         properties: {
           max: positiveInteger,
-          lease: {
-            anyOf: [
-              { type: 'integer', minimum: 1 },
-              { type: 'string', pattern: DURATION_PATTERN },
-            ],
-            expected: "a duration: ms, or a string such as '90s', '5m'",
-          },
+          lease: durationSchema("a duration: ms, or a string such as '90s', '5m'"),
           retryAfter: { type: 'integer', minimum: 1, maximum: 3600, expected: 'whole seconds, 1 to 3600' },
         },
       },
