@@ -6,36 +6,14 @@ import {
   MeterProvider,
   PeriodicExportingMetricReader,
 } from '@opentelemetry/sdk-metrics';
-import express from 'express';
-import Koa from 'koa';
-import request from 'supertest';
-import { rateLimit as expressRateLimit } from '../../lib/express/index.js';
-import { rateLimit as koaRateLimit } from '../../lib/koa/index.js';
 import { openTelemetryMetrics } from '../../lib/metrics/index.js';
-import type { TollgateOptions } from '../../lib/options/options.js';
 import { manualClock } from '../helpers/clock.js';
+import { limitedApp } from '../helpers/limited-app.js';
 
 /**
  * The OpenTelemetry flavour end to end: a known traffic pattern through Express and Koa, then
  * what an in-memory exporter received from the SDK's meter.
  */
-
-function appWith(framework: 'express' | 'koa', options: TollgateOptions) {
-  if (framework === 'express') {
-    const app = express();
-    app.use(expressRateLimit(options));
-    app.get('/{*rest}', (_req, res) => {
-      res.send('ok');
-    });
-    return request(app);
-  }
-  const app = new Koa();
-  app.use(koaRateLimit(options));
-  app.use((ctx) => {
-    ctx.body = 'ok';
-  });
-  return request(app.callback());
-}
 
 describe.each(['express', 'koa'] as const)('openTelemetryMetrics through %s', (framework) => {
   let exporter: InMemoryMetricExporter;
@@ -65,7 +43,7 @@ describe.each(['express', 'koa'] as const)('openTelemetryMetrics through %s', (f
 
   test('decisions, near-limit admissions and store durations: exact counts, in base units', async () => {
     const clock = manualClock();
-    const client = appWith(framework, {
+    const client = limitedApp(framework, {
       now: clock.now,
       metrics: openTelemetryMetrics({ meter: provider.getMeter('test'), nearLimitShare: 0.5 }),
       scopes: [{ name: 'ip', key: 'ip', limits: [{ max: 4, window: '1m' }] }],
@@ -96,7 +74,7 @@ describe.each(['express', 'koa'] as const)('openTelemetryMetrics through %s', (f
   });
 
   test('concurrency slots in flight go up and back down', async () => {
-    const client = appWith(framework, {
+    const client = limitedApp(framework, {
       metrics: openTelemetryMetrics({ meter: provider.getMeter('test') }),
       scopes: [{ name: 'gen', key: 'ip', concurrency: 2 }],
     });

@@ -1,12 +1,7 @@
-import express from 'express';
-import Koa from 'koa';
 import { Registry } from 'prom-client';
-import request from 'supertest';
-import { rateLimit as expressRateLimit } from '../../lib/express/index.js';
-import { rateLimit as koaRateLimit } from '../../lib/koa/index.js';
 import { prometheusMetrics } from '../../lib/metrics/index.js';
-import type { TollgateOptions } from '../../lib/options/options.js';
 import { RedisStore } from '../../lib/stores/redis/index.js';
+import { limitedApp } from '../helpers/limited-app.js';
 import { Scrape } from '../helpers/prometheus.js';
 import { connectClient, type TestClient } from '../helpers/redis-clients.js';
 import { describeWithRedis, type RedisServer, startRedis, waitFor } from '../helpers/redis-server.js';
@@ -15,23 +10,6 @@ import { describeWithRedis, type RedisServer, startRedis, waitFor } from '../hel
  * The metrics over a real Redis, through Express and Koa: every store call timed, and when
  * Redis goes away, its errors by code and the admissions the failure policy made.
  */
-
-function client(framework: 'express' | 'koa', options: TollgateOptions) {
-  if (framework === 'express') {
-    const app = express();
-    app.use(expressRateLimit(options));
-    app.get('/{*rest}', (_req, res) => {
-      res.send('ok');
-    });
-    return request(app);
-  }
-  const app = new Koa();
-  app.use(koaRateLimit(options));
-  app.use((ctx) => {
-    ctx.body = 'ok';
-  });
-  return request(app.callback());
-}
 
 describeWithRedis()('metrics on the Redis store', () => {
   let server: RedisServer;
@@ -51,7 +29,7 @@ describeWithRedis()('metrics on the Redis store', () => {
     '%s: store timings, then errors by code and failure-policy admissions',
     async (framework) => {
       const registry = new Registry();
-      const app = client(framework, {
+      const app = limitedApp(framework, {
         // No refusal cache: every call goes to Redis, so that its failures are what is counted.
         store: new RedisStore({ client: redis.client, timeoutMs: 2_000, refusalCache: false }),
         onStoreError: 'open',
