@@ -53,18 +53,23 @@ export function chargeOf(
   states: readonly CounterState[],
   context: ChargeContext,
 ): Charge {
+  // One pass over the counters: a charge is made for every admitted request.
   let leaseScopes: string[] | undefined;
-  for (let i = 0; i < counters.length; i++) {
+  let usual = true;
+  const windowStarts = new Array<number>(states.length);
+  for (let i = 0; i < states.length; i++) {
+    const state = states[i]!;
+    windowStarts[i] = state.windowStart ?? 0;
+    if (state.replayed === true || state.key !== undefined) usual = false;
     if (counters[i]!.kind !== 'lease') continue;
     leaseScopes ??= [];
     leaseScopes.push(context.limits[i]?.scope ?? '');
   }
   const { observer } = context;
-  const usual = states.every((state) => state.replayed !== true && state.key === undefined);
   const charge: Charge = {
     store,
     counters,
-    windowStarts: states.map((state) => state.windowStart ?? 0),
+    windowStarts,
     unusual: usual
       ? undefined
       : states.map(({ windowStart, replayed, key }) => ({ windowStart, replayed, key })),
