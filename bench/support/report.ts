@@ -261,10 +261,13 @@ function verdicts(res: Results): string[] {
     const others = peers.map(find);
     if (t === undefined || others.some((o) => o === undefined)) continue;
     const ahead = others.every((o) => median(ratios(t)) > median(ratios(o!)));
-    const clear = others.every((o) => Math.min(...ratios(t)) > Math.max(...ratios(o!)));
+    // Clear: every round of the one side beyond every round of the other.
+    const clear = ahead
+      ? others.every((o) => Math.min(...ratios(t)) > Math.max(...ratios(o!)))
+      : others.some((o) => Math.max(...ratios(t)) < Math.min(...ratios(o!)));
     const against = others.map((o) => `${o!.title} ${x(median(ratios(o!)))}`).join(', ');
     const noise =
-      ahead && !clear && t.rounds.length > 1 ? '; the rounds overlap, so the margin is inside the noise' : '';
+      !clear && t.rounds.length > 1 ? '; the rounds overlap, so the margin is inside the noise' : '';
     lines.push(`- ${ahead ? '✅' : '❌'} ${what}: ${x(median(ratios(t)))} against ${against}${noise}.`);
   }
   const plain = find('tg-1');
