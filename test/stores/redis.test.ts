@@ -180,6 +180,37 @@ describeWithRedis()('RedisStore on a real server', () => {
       expectBetween(await admin.pttl(store.keyOf(minute)), 45_000 + 1000 - 500, 45_000 + 1000);
     });
 
+    test('a call refused by its last window, or by its bucket, leaves every hash as it was', async () => {
+      const clock = manualClock(T0 + 15_000);
+      const store = storeOf({ now: clock.now });
+      const tight = { ...hour, key: 'tg:user:u1:3600000', limit: 2 };
+      const counters = [minute, burst, tight];
+      const hashes = () => Promise.all(counters.map((c) => admin.hgetall(store.keyOf(c))));
+      // Every window charged before in this window: the script charges them first, then finds
+      // the last one over its limit and takes back what it charged.
+      expect((await store.consume(counters)).admitted).toBe(true);
+      expect((await store.consume(counters)).admitted).toBe(true);
+      const before = await hashes();
+      const refused = await store.consume(counters);
+      expect(refused.admitted).toBe(false);
+      expect(refused.counters.map((c) => c.allowed)).toEqual([true, true, false]);
+      expect(refused.counters[0]!.remaining).toBe(3);
+      expect(await hashes()).toEqual(before);
+      // The bucket (3, one a second) refuses before any window is charged.
+      const roomy = [minute, burst];
+      expect((await store.consume(roomy)).admitted).toBe(true);
+      const full = await hashes();
+      const byBucket = await store.consume(roomy);
+      expect(byBucket.admitted).toBe(false);
+      expect(byBucket.counters.map((c) => c.allowed)).toEqual([true, false]);
+      expect(await hashes()).toEqual(full);
+      // Once the bucket has room again, both are charged.
+      clock.advance(1_000);
+      const again = await store.consume(roomy);
+      expect(again.admitted).toBe(true);
+      expect(again.counters[0]!.remaining).toBe(1);
+    });
+
     test('a key without a TTL that is only ever charged gets one when its next window begins', async () => {
       const clock = manualClock(T0 + 15_000);
       const store = storeOf({ now: clock.now });

@@ -12,9 +12,11 @@ export { WINDOW_MARGIN_MS };
  * One script serves every operation, so there is one SHA to cache and one script to reload
  * after a `SCRIPT FLUSH` or a restart.
  *
- * What a check costs Redis is mostly its `redis.call`s, so the counters of one scope value (its
- * minute, hour and burst) are fields of one hash (see layout.ts): a call reads each hash with
- * one HMGET and writes each charged hash with one HSET, whatever the number of its counters.
+ * What a check costs Redis is mostly its `redis.call`s and the values they carry, so the
+ * counters of one scope value (its minute, hour and burst) are fields of one hash (see
+ * layout.ts). A consume whose windows were all charged before in their current window charges
+ * each with one HINCRBY, which also reads it (lua/charge-first.ts); any other call reads each
+ * hash with one HMGET and writes each charged hash with one HSET, whatever its counters.
  * The script answers only what the client cannot compute: `reply.ts` derives remaining,
  * resetAt, retryAt and windowStart from it, on the same numbers and the same clock.
  *
@@ -53,7 +55,8 @@ export { WINDOW_MARGIN_MS };
  * (lua/quotas.ts, quota-calls.ts): calls without them run exactly as before.
  *
  * The script is kept in sections, one per file in lua/, each beginning and ending with a
- * newline, so that joined as they are they read as one Lua file.
+ * newline, so that joined as they are they read as one Lua file (charge-first.ts sits inside
+ * consume-peek.ts, ahead of the general path it falls back to).
  */
 export const STORE_SCRIPT = PREAMBLE + SINGLE_WINDOW + CONSUME_PEEK + HELPERS + QUOTAS + REFUND_CHARGE;
 

@@ -1,3 +1,4 @@
+import { CHARGE_FIRST } from './charge-first.js';
 import { parseSpec, sweepMarks } from './preamble.js';
 import { countField } from './single-window.js';
 
@@ -18,6 +19,7 @@ local fmod, ceil = math.fmod, math.ceil
 local specs = {}
 
 local at = 3
+${CHARGE_FIRST}
 if op == 'c' or op == 'p' then
   -- What a check costs Redis beyond its commands is mostly the tables it makes (each is
   -- allocated, then collected), so both passes walk ARGV again rather than keep per-counter
