@@ -1,6 +1,13 @@
 import { type ChildProcess, fork } from 'node:child_process';
 import { join } from 'node:path';
 
+/**
+ * The window of a round's counters. The script reads Redis TIME, which no test can set: a window
+ * of 30 days (aligned to the epoch) keeps a window's end out of a round but once a month,
+ * where an hour window ended inside a run about once in three hundred.
+ */
+export const ROUND_WINDOW_MS = 30 * 86_400_000;
+
 /** The next IPC message of a forked worker; rejects if the worker exits first. */
 export function nextMessage<T>(child: ChildProcess): Promise<T> {
   return new Promise((resolve, reject) => {

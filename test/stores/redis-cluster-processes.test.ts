@@ -3,7 +3,7 @@ import { Cluster } from 'ioredis';
 import { RedisStore } from '../../lib/stores/redis/index.js';
 import { slotOf } from '../../lib/stores/redis/layout.js';
 import type { WindowCounterSpec } from '../../lib/stores/store.js';
-import { forkRedisWorkers, nextMessage, stopWorkers } from '../helpers/processes.js';
+import { forkRedisWorkers, nextMessage, ROUND_WINDOW_MS, stopWorkers } from '../helpers/processes.js';
 import { describeWithRedis, type RedisCluster, startCluster } from '../helpers/redis-server.js';
 import type { RoundOrder, RoundReport } from './redis-worker.js';
 
@@ -19,9 +19,9 @@ function countersOf(round: string): WindowCounterSpec[] {
     const group = { namespace: `tg:${scope}:`, value: round };
     return {
       kind: 'window',
-      key: `tg:${scope}:${round}:3600000`,
+      key: `tg:${scope}:${round}:${ROUND_WINDOW_MS}`,
       group,
-      windowMs: 3_600_000,
+      windowMs: ROUND_WINDOW_MS,
       limit: i === 0 ? LIMIT : ROOMY,
       cost: 1,
     };

@@ -9,12 +9,13 @@ import { createClient, createCluster } from 'redis';
 import type { RedisClientLike } from '../../lib/stores/redis/index.js';
 import { RedisStore } from '../../lib/stores/redis/index.js';
 import type { CounterSpec } from '../../lib/stores/store.js';
+import { ROUND_WINDOW_MS } from '../helpers/processes.js';
 
 export interface RoundOrder {
   readonly key: string;
   readonly calls: number;
   readonly limit: number;
-  /** The counters of each call; without them, one hour window under `key` of `limit`. */
+  /** The counters of each call; without them, one `ROUND_WINDOW_MS` window under `key` of `limit`. */
   readonly counters?: readonly CounterSpec[];
 }
 
@@ -67,7 +68,7 @@ async function main(): Promise<void> {
       return;
     }
     const counters: readonly CounterSpec[] = message.counters ?? [
-      { kind: 'window', key: message.key, windowMs: 3_600_000, limit: message.limit, cost: 1 },
+      { kind: 'window', key: message.key, windowMs: ROUND_WINDOW_MS, limit: message.limit, cost: 1 },
     ];
     const results = await Promise.allSettled(
       Array.from({ length: message.calls }, () => store.consume(counters)),
