@@ -12,6 +12,8 @@ export const CHARGE_FIRST = `
   -- made here taken back first (nothing runs between the two): an idempotency key, a cost that
   -- is zero or not whole, a count first charged in this window (its window starts: w, e and the
   -- TTL move, the ended window's fields go), a count over its limit, a bucket that refuses.
+  -- A count found here is this window's: every path that writes a count field writes the w it
+  -- belongs to, and a window that starts drops the ended one's count.
   if op == 'c' then
     local out, fast = { 1, now }, true
     local buckets, undo, nb, nu = {}, {}, 0, 0
