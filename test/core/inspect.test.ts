@@ -1,12 +1,11 @@
-import type { Redis } from 'ioredis';
 import { createLimiter, type Limiter } from '../../lib/core/limiter.js';
 import type { TollgateOptions } from '../../lib/options/options.js';
 import { MemoryStore } from '../../lib/stores/memory/index.js';
 import { RedisStore } from '../../lib/stores/redis/index.js';
 import type { Store } from '../../lib/stores/store.js';
 import { clearStore, createTestClock, type TestClock } from '../../lib/testing/index.js';
-import { adminClient, clientKinds, connectClient, type TestClient } from '../helpers/redis-clients.js';
-import { describeWithRedis, type RedisServer, startRedis } from '../helpers/redis-server.js';
+import { clientKinds, withRedisClients } from '../helpers/redis-clients.js';
+import { describeWithRedis } from '../helpers/redis-server.js';
 import { requestFrom } from '../helpers/requests.js';
 
 const RAW_KEY = 'sk_live_5ecretKEY0123456789';
@@ -174,44 +173,30 @@ describe('reset and state on the memory store', () => {
 });
 
 describeWithRedis()('reset and state on the Redis store', () => {
-  let server: RedisServer;
-  let admin: Redis;
-  const clients: TestClient[] = [];
-
-  beforeAll(async () => {
-    server = await startRedis();
-    admin = adminClient(server.port);
-    for (const kind of clientKinds) clients.push(await connectClient(kind, server.port));
-  });
-
-  afterAll(async () => {
-    for (const client of clients) await client.close();
-    admin.disconnect();
-    await server.stop();
-  });
+  const redis = withRedisClients();
 
   inspectSuite(() =>
-    clientKinds.map((kind, i) => ({
+    clientKinds.map((kind) => ({
       name: `redis (${kind})`,
-      store: (clock: TestClock) => new RedisStore({ client: clients[i]!.client, now: clock.now }),
-      clear: (store: Store) => clearStore(store, { client: admin }),
+      store: (clock: TestClock) => new RedisStore({ client: redis.client(kind), now: clock.now }),
+      clear: (store: Store) => clearStore(store, { client: redis.admin }),
     })),
   );
 
   test('clearStore deletes only the keys under the store prefix, with glob characters in it', async () => {
-    await admin.set('unrelated', '1');
+    await redis.admin.set('unrelated', '1');
     const clock = createTestClock();
-    const store = new RedisStore({ client: clients[0]!.client, now: clock.now, prefix: 'app*1:' });
+    const store = new RedisStore({ client: redis.client('ioredis'), now: clock.now, prefix: 'app*1:' });
     const limiter = createLimiter({
       store,
       now: clock.now,
       scopes: [{ name: 'ip', key: 'ip', limits: [{ max: 1, window: '1m' }] }],
     });
     await limiter.check(requestFrom());
-    expect(await admin.keys('app\\*1:*')).toHaveLength(1);
-    await clearStore(store, { client: admin });
-    expect(await admin.keys('app\\*1:*')).toEqual([]);
-    expect(await admin.get('unrelated')).toBe('1');
+    expect(await redis.admin.keys('app\\*1:*')).toHaveLength(1);
+    await clearStore(store, { client: redis.admin });
+    expect(await redis.admin.keys('app\\*1:*')).toEqual([]);
+    expect(await redis.admin.get('unrelated')).toBe('1');
     expect((await limiter.check(requestFrom()))?.allowed).toBe(true);
   });
 });

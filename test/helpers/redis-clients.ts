@@ -3,6 +3,7 @@ import { createClient, createCluster } from 'redis';
 import { createClient as createClient4, createCluster as createCluster4 } from 'redis4';
 import type { NodeRedisLike } from '../../lib/stores/redis/clients.js';
 import type { RedisClientLike } from '../../lib/stores/redis/index.js';
+import { type RedisServer, startRedis } from './redis-server.js';
 
 /**
  * Clients configured as docs/redis.md recommends: nothing queued while disconnected, nothing
@@ -101,6 +102,42 @@ export function adminClient(port: number): Redis {
   const client = new Redis({ host, port, retryStrategy: quickRetry });
   client.on('error', () => {});
   return client;
+}
+
+/** What `withRedisClients` holds once its `beforeAll` has run. */
+export interface RedisWithClients {
+  readonly server: RedisServer;
+  /** The test's own connection, for inspecting and flushing; never a store's. */
+  readonly admin: Redis;
+  /** The connected client of one kind. */
+  client(kind: ClientKind): RedisClientLike;
+}
+
+/**
+ * A throwaway redis-server for the calling `describe` block, with an admin connection and one
+ * client of each kind: started before its tests, stopped after them. Read it inside hooks and
+ * tests, once the server is up.
+ */
+export function withRedisClients(): RedisWithClients {
+  const clients = new Map<ClientKind, TestClient>();
+  const fixture = {
+    server: undefined as unknown as RedisServer,
+    admin: undefined as unknown as Redis,
+    client(kind: ClientKind): RedisClientLike {
+      return clients.get(kind)!.client;
+    },
+  };
+  beforeAll(async () => {
+    fixture.server = await startRedis();
+    fixture.admin = adminClient(fixture.server.port);
+    for (const kind of clientKinds) clients.set(kind, await connectClient(kind, fixture.server.port));
+  });
+  afterAll(async () => {
+    for (const client of clients.values()) await client.close();
+    fixture.admin.disconnect();
+    await fixture.server.stop();
+  });
+  return fixture;
 }
 
 /** Every key matching `pattern` whose PTTL is not positive (−1: no TTL). */

@@ -1,4 +1,3 @@
-import type { Redis } from 'ioredis';
 import type { Decision } from '../../lib/core/decision.js';
 import { createLimiter } from '../../lib/core/limiter.js';
 import type { ScopeOptions } from '../../lib/options/options.js';
@@ -7,15 +6,13 @@ import { STORE_SCRIPT } from '../../lib/stores/redis/script.js';
 import type { CounterSpec } from '../../lib/stores/store.js';
 import { manualClock, T0 } from '../helpers/clock.js';
 import {
-  adminClient,
   allKeys,
   clientKinds,
   commandCalls,
-  connectClient,
   keysWithoutTtl,
-  type TestClient,
+  withRedisClients,
 } from '../helpers/redis-clients.js';
-import { describeWithRedis, type RedisServer, startRedis } from '../helpers/redis-server.js';
+import { describeWithRedis } from '../helpers/redis-server.js';
 import { requestFrom } from '../helpers/requests.js';
 
 const MINUTE = 60_000;
@@ -24,44 +21,30 @@ const RAW_API_KEY = 'sk_live_5ecretKEY0123456789';
 const RAW_IDEMPOTENCY_KEY = 'order-7f3a9c21-retry-safe';
 
 describeWithRedis()('the limiter through a RedisStore', () => {
-  let server: RedisServer;
-  let admin: Redis;
-  const clients: TestClient[] = [];
-
-  beforeAll(async () => {
-    server = await startRedis();
-    admin = adminClient(server.port);
-    for (const kind of clientKinds) clients.push(await connectClient(kind, server.port));
-  });
-
-  afterAll(async () => {
-    for (const client of clients) await client.close();
-    admin.disconnect();
-    await server.stop();
-  });
+  const redis = withRedisClients();
 
   beforeEach(async () => {
-    await admin.flushall();
+    await redis.admin.flushall();
   });
 
   /** Every key, hash field and value in Redis, as one string to search. */
   async function everythingStored(): Promise<string> {
     const parts: string[] = [];
-    for (const key of await allKeys(admin)) {
-      const type = await admin.type(key);
+    for (const key of await allKeys(redis.admin)) {
+      const type = await redis.admin.type(key);
       parts.push(
         key,
         ...(type === 'hash'
-          ? Object.entries(await admin.hgetall(key)).flat()
-          : [(await admin.get(key)) ?? '']),
+          ? Object.entries(await redis.admin.hgetall(key)).flat()
+          : [(await redis.admin.get(key)) ?? '']),
       );
     }
     return parts.join(' ');
   }
 
-  describe.each(clientKinds.map((kind, i) => [kind, i] as const))('via %s', (_kind, index) => {
+  describe.each(clientKinds)('via %s', (kind) => {
     const storeOf = (now?: () => number) =>
-      new RedisStore({ client: clients[index]!.client, timeoutMs: 2_000, ...(now ? { now } : {}) });
+      new RedisStore({ client: redis.client(kind), timeoutMs: 2_000, ...(now ? { now } : {}) });
 
     test('minute and hour limits of two scopes hold exactly over two simulated hours', async () => {
       const clock = manualClock(T0);
@@ -189,9 +172,9 @@ describeWithRedis()('the limiter through a RedisStore', () => {
         headers: { authorization: `Bearer ${RAW_API_KEY}`, 'x-partner-id': 'acme', 'x-user': 'u-42' },
       });
       await limiter.check(req);
-      await admin.config('RESETSTAT');
+      await redis.admin.config('RESETSTAT');
       const decision = (await limiter.check(req))!;
-      const calls = await commandCalls(admin);
+      const calls = await commandCalls(redis.admin);
       expect(decision.policies).toHaveLength(8);
       expect(decision.policies.map((p) => p.remaining)).toEqual([98, 998, 98, 998, 98, 998, 98, 998]);
       expect(calls.evalsha).toBe(1);
@@ -215,7 +198,7 @@ describeWithRedis()('the limiter through a RedisStore', () => {
       });
       await limiter.check(requestFrom({ headers: { authorization: `Bearer ${RAW_API_KEY}` } }));
       await limiter.check(requestFrom({ headers: { 'x-api-key': RAW_API_KEY } }));
-      const keys = await allKeys(admin);
+      const keys = await allKeys(redis.admin);
       expect(keys).toHaveLength(2);
       expect(keys).toEqual(
         expect.arrayContaining([
@@ -224,8 +207,8 @@ describeWithRedis()('the limiter through a RedisStore', () => {
         ]),
       );
       expect(await everythingStored()).not.toContain(RAW_API_KEY);
-      expect(await admin.hget(keys.find((k) => k.includes('apiKey'))!, `n:60000@${T0}`)).toBe('2');
-      expect(Object.keys(await admin.hgetall('{tg:ip:203.0.113.7}')).sort()).toEqual([
+      expect(await redis.admin.hget(keys.find((k) => k.includes('apiKey'))!, `n:60000@${T0}`)).toBe('2');
+      expect(Object.keys(await redis.admin.hgetall('{tg:ip:203.0.113.7}')).sort()).toEqual([
         'e',
         `n:60000@${T0}`,
         't:burst',
@@ -260,7 +243,7 @@ describeWithRedis()('the limiter through a RedisStore', () => {
         scopes: [{ name: 'ip', key: 'ip', limits: [{ max: 2, window: '1s' }], burst: 1 }],
       });
       for (let i = 0; i < 5; i++) await limiter.check(requestFrom());
-      expect(await keysWithoutTtl(admin)).toEqual([]);
+      expect(await keysWithoutTtl(redis.admin)).toEqual([]);
     });
   });
 });

@@ -1,20 +1,11 @@
-import type { Redis } from 'ioredis';
 import { TollgateConfigError } from '../../lib/errors/errors.js';
 import { MemoryStore } from '../../lib/stores/memory/index.js';
 import { createRedisStore, RedisStore, RedisStoreError } from '../../lib/stores/redis/index.js';
 import { STORE_SCRIPT_SHA } from '../../lib/stores/redis/script.js';
 import type { CounterSpec } from '../../lib/stores/store.js';
 import { manualClock, T0 } from '../helpers/clock.js';
-import {
-  adminClient,
-  type ClientKind,
-  clientKinds,
-  connectClient,
-  keysWithoutTtl,
-  recordingClient,
-  type TestClient,
-} from '../helpers/redis-clients.js';
-import { describeWithRedis, type RedisServer, startRedis } from '../helpers/redis-server.js';
+import { clientKinds, keysWithoutTtl, recordingClient, withRedisClients } from '../helpers/redis-clients.js';
+import { describeWithRedis } from '../helpers/redis-server.js';
 
 const minute: CounterSpec = {
   kind: 'window',
@@ -106,26 +97,12 @@ describe('RedisStore options', () => {
 });
 
 describeWithRedis()('RedisStore on a real server', () => {
-  let server: RedisServer;
-  let admin: Redis;
-  const clients = new Map<ClientKind, TestClient>();
+  const redis = withRedisClients();
   let prefixes = 0;
-
-  beforeAll(async () => {
-    server = await startRedis();
-    admin = adminClient(server.port);
-    for (const kind of clientKinds) clients.set(kind, await connectClient(kind, server.port));
-  });
-
-  afterAll(async () => {
-    for (const client of clients.values()) await client.close();
-    admin.disconnect();
-    await server.stop();
-  });
 
   describe.each(clientKinds)('via %s', (kind) => {
     const storeOf = (extra: { now?: () => number; calls?: string[] } = {}) => {
-      const client = clients.get(kind)!.client;
+      const client = redis.client(kind);
       return new RedisStore({
         client: extra.calls === undefined ? client : recordingClient(client, extra.calls),
         prefix: `u${++prefixes}:`,
@@ -147,7 +124,7 @@ describeWithRedis()('RedisStore on a real server', () => {
     test('window keys expire a second after their window; buckets when full again', async () => {
       const store = storeOf();
       const result = await store.consume([minute, hour, burst]);
-      const ttls = await Promise.all([minute, hour, burst].map((c) => admin.pttl(store.keyOf(c))));
+      const ttls = await Promise.all([minute, hour, burst].map((c) => redis.admin.pttl(store.keyOf(c))));
       const [windowTtl, hourTtl, bucketTtl] = ttls as [number, number, number];
       expect(windowTtl).toBeGreaterThan(0);
       expect(windowTtl).toBeLessThanOrEqual(result.counters[0]!.resetAt + 1000 - result.now);
@@ -163,21 +140,21 @@ describeWithRedis()('RedisStore on a real server', () => {
       const store = storeOf({ now: clock.now });
       const one = { ...minute, key: 'tg:ip:198.51.100.9:60000', limit: 1 };
       await store.consume([one, burst]);
-      await admin.persist(store.keyOf(one));
-      await admin.persist(store.keyOf(burst));
+      await redis.admin.persist(store.keyOf(one));
+      await redis.admin.persist(store.keyOf(burst));
       expect((await store.consume([one, burst])).admitted).toBe(false);
       // The window's end and the bucket's arrival time on the store's clock, less real ms gone by.
-      expectBetween(await admin.pttl(store.keyOf(one)), 45_000 + 1000 - 500, 45_000 + 1000);
-      await admin.persist(store.keyOf(burst));
+      expectBetween(await redis.admin.pttl(store.keyOf(one)), 45_000 + 1000 - 500, 45_000 + 1000);
+      await redis.admin.persist(store.keyOf(burst));
       await store.peek([burst]);
-      expectBetween(await admin.pttl(store.keyOf(burst)), 500, 1000);
+      expectBetween(await redis.admin.pttl(store.keyOf(burst)), 500, 1000);
       // Charged again in the same window, a key is not checked (a PTTL per counter on every
       // check): the next call that reads it without charging it gives it its TTL back.
       await store.consume([minute]);
-      await admin.persist(store.keyOf(minute));
+      await redis.admin.persist(store.keyOf(minute));
       expect((await store.consume([minute])).counters[0]!.remaining).toBe(3);
       expect((await store.peek([minute])).counters[0]!.remaining).toBe(3);
-      expectBetween(await admin.pttl(store.keyOf(minute)), 45_000 + 1000 - 500, 45_000 + 1000);
+      expectBetween(await redis.admin.pttl(store.keyOf(minute)), 45_000 + 1000 - 500, 45_000 + 1000);
     });
 
     test('a call refused by its last window, or by its bucket, leaves every hash as it was', async () => {
@@ -185,7 +162,7 @@ describeWithRedis()('RedisStore on a real server', () => {
       const store = storeOf({ now: clock.now });
       const tight = { ...hour, key: 'tg:user:u1:3600000', limit: 2 };
       const counters = [minute, burst, tight];
-      const hashes = () => Promise.all(counters.map((c) => admin.hgetall(store.keyOf(c))));
+      const hashes = () => Promise.all(counters.map((c) => redis.admin.hgetall(store.keyOf(c))));
       // Every window charged before in this window: the script charges them first, then finds
       // the last one over its limit and takes back what it charged.
       expect((await store.consume(counters)).admitted).toBe(true);
@@ -215,13 +192,13 @@ describeWithRedis()('RedisStore on a real server', () => {
       const clock = manualClock(T0 + 15_000);
       const store = storeOf({ now: clock.now });
       await store.consume([minute]);
-      await admin.persist(store.keyOf(minute));
+      await redis.admin.persist(store.keyOf(minute));
       expect((await store.consume([minute])).counters[0]!.remaining).toBe(3);
       clock.advance(60_000);
       // The first charge of the next window writes the key afresh, TTL included.
       expect((await store.consume([minute])).counters[0]!.remaining).toBe(4);
-      expectBetween(await admin.pttl(store.keyOf(minute)), 45_000 + 1000 - 500, 45_000 + 1000);
-      expect(await admin.hget(store.keyOf(minute), 'w')).toBe(String(T0 + 60_000));
+      expectBetween(await redis.admin.pttl(store.keyOf(minute)), 45_000 + 1000 - 500, 45_000 + 1000);
+      expect(await redis.admin.hget(store.keyOf(minute), 'w')).toBe(String(T0 + 60_000));
     });
 
     test('counts are written as whole numbers, and a count written otherwise is read as before', async () => {
@@ -230,22 +207,22 @@ describeWithRedis()('RedisStore on a real server', () => {
       const fraction = { ...hour, cost: 0.5 };
       // One window alone takes the script's short path, several the general one.
       for (const counters of [[minute], [minute, fraction]]) {
-        await admin.del(...counters.map((c) => store.keyOf(c)));
+        await redis.admin.del(...counters.map((c) => store.keyOf(c)));
         await store.consume(counters);
-        expect(await admin.hget(store.keyOf(minute), 'w')).toBe(String(T0));
-        expect(await admin.hget(store.keyOf(minute), `n@${T0}`)).toBe('1');
-        await admin.hset(store.keyOf(minute), `n@${T0}`, '02');
+        expect(await redis.admin.hget(store.keyOf(minute), 'w')).toBe(String(T0));
+        expect(await redis.admin.hget(store.keyOf(minute), `n@${T0}`)).toBe('1');
+        await redis.admin.hset(store.keyOf(minute), `n@${T0}`, '02');
         expect((await store.consume(counters)).counters[0]).toMatchObject({ allowed: true, remaining: 2 });
-        expect(await admin.hget(store.keyOf(minute), `n@${T0}`)).toBe('3');
-        await admin.hset(store.keyOf(minute), `n@${T0}`, '2.5');
+        expect(await redis.admin.hget(store.keyOf(minute), `n@${T0}`)).toBe('3');
+        await redis.admin.hset(store.keyOf(minute), `n@${T0}`, '2.5');
         expect((await store.consume(counters)).admitted).toBe(true);
-        expect(Number(await admin.hget(store.keyOf(minute), `n@${T0}`))).toBe(3.5);
-        await admin.hset(store.keyOf(minute), `n@${T0}`, 'junk');
+        expect(Number(await redis.admin.hget(store.keyOf(minute), `n@${T0}`))).toBe(3.5);
+        await redis.admin.hset(store.keyOf(minute), `n@${T0}`, 'junk');
         expect((await store.consume(counters)).counters[0]).toMatchObject({ allowed: true, remaining: 4 });
-        expect(await admin.hget(store.keyOf(minute), `n@${T0}`)).toBe('1');
+        expect(await redis.admin.hget(store.keyOf(minute), `n@${T0}`)).toBe('1');
       }
       // Four charges of half a unit: whole counts and fractional ones alike.
-      expect(Number(await admin.hget(store.keyOf(fraction), `n@${T0}`))).toBe(2);
+      expect(Number(await redis.admin.hget(store.keyOf(fraction), `n@${T0}`))).toBe(2);
     });
 
     test("a client clock that disagrees with Redis's names no window: Redis TIME decides", async () => {
@@ -258,7 +235,7 @@ describeWithRedis()('RedisStore on a real server', () => {
         expect(result.counters[0]).toMatchObject({ allowed: true, remaining: 3 });
         const start = result.counters[0]!.windowStart!;
         expect(start).toBe(result.now - (result.now % 60_000));
-        expect(await admin.hget(store.keyOf(minute), `n@${start}`)).toBe('2');
+        expect(await redis.admin.hget(store.keyOf(minute), `n@${start}`)).toBe('2');
         expect((await store.peek([minute])).counters[0]!.remaining).toBe(3);
       } finally {
         skewed.mockRestore();
@@ -317,7 +294,7 @@ describeWithRedis()('RedisStore on a real server', () => {
       const calls: string[] = [];
       const store = storeOf({ calls, now: manualClock(T0).now });
       await store.consume([minute]);
-      await admin.script('FLUSH');
+      await redis.admin.script('FLUSH');
       calls.length = 0;
       const result = await store.consume([minute]);
       expect(result.counters[0]!.remaining).toBe(3);
@@ -325,15 +302,15 @@ describeWithRedis()('RedisStore on a real server', () => {
         'evalsha',
         'eval',
       ]);
-      expect(await admin.script('EXISTS', STORE_SCRIPT_SHA)).toEqual([1]);
+      expect(await redis.admin.script('EXISTS', STORE_SCRIPT_SHA)).toEqual([1]);
     });
 
     test('only NOSCRIPT is retried: any other error rejects after one attempt', async () => {
       const calls: string[] = [];
       const store = storeOf({ calls });
       // A key of the wrong type makes the script fail after Redis has accepted it.
-      await admin.lpush(store.keyOf(minute), 'x');
-      await admin.pexpire(store.keyOf(minute), 60_000);
+      await redis.admin.lpush(store.keyOf(minute), 'x');
+      await redis.admin.pexpire(store.keyOf(minute), 60_000);
       await store.consume([hour]);
       calls.length = 0;
       const failure = store.consume([hour, minute]);
@@ -349,12 +326,12 @@ describeWithRedis()('RedisStore on a real server', () => {
       const store = storeOf({ now: clock.now });
       await store.consume([minute, burst]);
       // `e`: the end the hash's TTL was last set to (the window's end and its margin; the bucket full).
-      expect(await admin.hgetall(store.keyOf(minute))).toEqual({
+      expect(await redis.admin.hgetall(store.keyOf(minute))).toEqual({
         w: String(T0),
         [`n@${T0}`]: '1',
         e: String(T0 + 61_000),
       });
-      expect(await admin.hgetall(store.keyOf(burst))).toEqual({
+      expect(await redis.admin.hgetall(store.keyOf(burst))).toEqual({
         t: String(T0 + 15_000 + 1000),
         e: String(T0 + 15_000 + 1000),
       });
@@ -363,7 +340,7 @@ describeWithRedis()('RedisStore on a real server', () => {
 
   describe('afterwards', () => {
     test('leaves no tollgate key without a TTL', async () => {
-      expect(await keysWithoutTtl(admin)).toEqual([]);
+      expect(await keysWithoutTtl(redis.admin)).toEqual([]);
     });
   });
 });
