@@ -8,7 +8,7 @@ import { parseSpec } from './preamble.js';
 export const CHARGE_FIRST = `
   -- Charge first: each window's count field names its window, so one HINCRBY charges and reads
   -- it, with no field read and no number written by the script. Buckets are read and checked
-  -- first and written last. Anything else falls to the general path below, with every charge
+  -- before any window is charged, and written last. Anything else falls to the general path below, with every charge
   -- made here taken back first (nothing runs between the two): an idempotency key, a cost that
   -- is zero or not whole, a count first charged in this window (its window starts: w, e and the
   -- TTL move, the ended window's fields go), a count over its limit, a bucket that refuses.
@@ -33,20 +33,26 @@ export const CHARGE_FIRST = `
           break
         end
         if c[1] == 'b' then
-          local v = redis.call('HMGET', KEYS[g], c[10], 'e')
-          local tat = tonumber(v[1]) or now
-          if tat < now then tat = now end
-          if tat + (cost - c[2]) * c[3] > now + EPSILON then
-            fast = false
-            break
-          end
-          out[j + 2] = tat % 1 == 0 and tat or string.format('%.17g', tat)
-          buckets[nb + 1], buckets[nb + 2], buckets[nb + 3], buckets[nb + 4] = g, c, tat, v[2]
-          nb = nb + 4
+          buckets[nb + 1], buckets[nb + 2], buckets[nb + 3] = g, c, j
+          nb = nb + 5
         end
       end
       if not fast then break end
       i = i + count
+    end
+    -- Buckets are read once every counter is known to fit this path: per bucket its hash, spec,
+    -- position, then its arrival time and the hash's 'e' as read.
+    for k = 1, fast and nb or 0, 5 do
+      local g, c = buckets[k], buckets[k + 1]
+      local v = redis.call('HMGET', KEYS[g], c[10], 'e')
+      local tat = tonumber(v[1]) or now
+      if tat < now then tat = now end
+      if tat + (c[4] - c[2]) * c[3] > now + EPSILON then
+        fast = false
+        break
+      end
+      out[buckets[k + 2] + 2] = tat % 1 == 0 and tat or string.format('%.17g', tat)
+      buckets[k + 3], buckets[k + 4] = tat, v[2]
     end
     if fast then
       at = 3
@@ -81,9 +87,9 @@ export const CHARGE_FIRST = `
     if fast then
       -- 'e' as read, or as a bucket before this one in the same hash just wrote it.
       local ends = {}
-      for k = 1, nb, 4 do
-        local g, c, tat = buckets[k], buckets[k + 1], buckets[k + 2]
-        local key, e = KEYS[g], ends[g] or tonumber(buckets[k + 3])
+      for k = 1, nb, 5 do
+        local g, c, tat = buckets[k], buckets[k + 1], buckets[k + 3]
+        local key, e = KEYS[g], ends[g] or tonumber(buckets[k + 4])
         tat = tat + c[4] * c[3]
         if e == nil or tat > e then
           ends[g] = tat
