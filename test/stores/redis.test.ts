@@ -173,7 +173,7 @@ describeWithRedis()('RedisStore on a real server', () => {
       expect(refused.counters.map((c) => c.allowed)).toEqual([true, true, false]);
       expect(refused.counters[0]!.remaining).toBe(3);
       expect(await hashes()).toEqual(before);
-      // The bucket (3, one a second) refuses before any window is charged.
+      // The bucket (3, one a second) refuses after the minute was charged, which is taken back.
       const roomy = [minute, burst];
       expect((await store.consume(roomy)).admitted).toBe(true);
       const full = await hashes();
@@ -186,6 +186,35 @@ describeWithRedis()('RedisStore on a real server', () => {
       const again = await store.consume(roomy);
       expect(again.admitted).toBe(true);
       expect(again.counters[0]!.remaining).toBe(1);
+    });
+
+    test('counters of one hash in any order: a refusal takes back every charge, a bucket moves the TTL', async () => {
+      const clock = manualClock(T0 + 15_000);
+      const store = storeOf({ now: clock.now });
+      const group = { namespace: 'tg:ip:', value: '198.51.100.9' };
+      const of = (counter: CounterSpec, suffix: string): CounterSpec => ({
+        ...counter,
+        key: `tg:ip:198.51.100.9:${suffix}`,
+        group,
+      });
+      const slow = { ...burst, capacity: 2, intervalMs: 30_000 };
+      // A bucket first, a window, a second bucket that outlasts them, a second's window last.
+      const second = { ...minute, windowMs: 1000, limit: 10 };
+      const counters = [of(burst, 'burst'), of(minute, '60000'), of(slow, 'slow'), of(second, '1000')];
+      const key = store.keyOf(counters[0]!);
+      const reference = new MemoryStore({ now: clock.now });
+      const keyed = counters.map((c) => ({ ...c, group: undefined }));
+      for (let i = 0; i < 4; i++) {
+        const before = await redis.admin.hgetall(key);
+        const result = await store.consume(counters);
+        expect(result).toEqual(reference.consume(keyed));
+        // Admitted twice (the slow bucket holds 2), then refused by it, leaving the hash as it was.
+        expect(result.admitted).toBe(i < 2);
+        if (!result.admitted) expect(await redis.admin.hgetall(key)).toEqual(before);
+      }
+      // The TTL follows the slow bucket's arrival time: two charges of 30 s from 15 s past T0.
+      expectBetween(await redis.admin.pttl(key), 60_000 - 500, 60_000);
+      expect(Number((await redis.admin.hgetall(key)).e)).toBe(T0 + 15_000 + 60_000);
     });
 
     test('a key without a TTL that is only ever charged gets one when its next window begins', async () => {

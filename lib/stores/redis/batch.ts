@@ -1,7 +1,7 @@
 import type { CounterSpec, RefundSpec, WindowCounterSpec } from '../store.js';
 import type { KeyLayout } from './layout.js';
 
-/** The script's operations (see script.ts). */
+/** The script's operations (see script.ts); `f` is sent in place of `c` when it may charge first. */
 export type Op = 'c' | 'p' | 'r' | 'a' | 'x';
 
 /** One script call: its KEYS and ARGV, and which of the store call's counters it answers for. */
@@ -60,13 +60,19 @@ export function encodeBatch(
   const args: string[] = [op, clock];
   const order: number[] = [];
   const aimed = op === 'r' || op === 'a';
+  let chargeFirst = op === 'c';
   for (const group of members) {
     args.push(String(group.length));
     for (const i of group) {
+      const counter = counters[i]!;
       order.push(i);
-      pushCounter(args, layout, counters[i]!, aimed);
+      pushCounter(args, layout, counter, aimed);
+      if (counter.idempotencyKey !== undefined || !(Number.isSafeInteger(counter.cost) && counter.cost > 0))
+        chargeFirst = false;
     }
   }
+  // The script's charge-first path (lua/charge-first.ts) takes only these; it falls back to `c`.
+  if (chargeFirst) args[0] = 'f';
   return { keys, args, order };
 }
 

@@ -15,14 +15,15 @@ export { WINDOW_MARGIN_MS };
  * What a check costs Redis is mostly its `redis.call`s and the values they carry, so the
  * counters of one scope value (its minute, hour and burst) are fields of one hash (see
  * layout.ts). A consume whose windows were all charged before in their current window charges
- * each with one HINCRBY, which also reads it (lua/charge-first.ts); any other call reads each
- * hash with one HMGET and writes each charged hash with one HSET, whatever its counters.
+ * each with one HINCRBY, which also reads it (op `f`, lua/charge-first.ts); any other call reads
+ * each hash with one HMGET and writes each charged hash with one HSET, whatever its counters.
  * The script answers only what the client cannot compute: `reply.ts` derives remaining,
  * resetAt, retryAt and windowStart from it, on the same numbers and the same clock.
  *
  * KEYS: one per hash; in a cluster every one on the same slot (the store sends one call per slot).
  * ARGV[1]: the operation: `c` consume, `p` peek, `r` refund, `a` charge (add), `x` reset;
- * `C` and `P`, consume and peek of one window counter without an idempotency key.
+ * `f`, a consume with no idempotency key and whole costs above 0, which tries charging first and
+ * falls back to `c`; `C` and `P`, consume and peek of one window counter without an idempotency key.
  * ARGV[2]: the clock in ms, or `''` to read Redis `TIME`.
  * `C` and `P`: windowMs, limit, cost and the counter's field suffix, then the window start the
  * client's clock expects (or `''`) and that window's count field.

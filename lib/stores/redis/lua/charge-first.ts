@@ -1,113 +1,117 @@
-import { parseSpec } from './preamble.js';
-
 /**
- * Lua, op `c`, before the general path: the commonest multi-counter consume, where every window
- * is charged in a window it was charged in before, taken the way the single-window path takes
- * one counter (see single-window.ts). Runs inside `CONSUME_PEEK`, after its locals.
+ * Lua, op `f`: the commonest multi-counter consume, sent by the client only when no counter has
+ * an idempotency key and every cost is a whole number above 0 (batch.ts). Runs inside
+ * `CONSUME_PEEK`, ahead of its general path; its ARGV are op `c`'s.
  */
 export const CHARGE_FIRST = `
   -- Charge first: each window's count field names its window, so one HINCRBY charges and reads
-  -- it, with no field read and no number written by the script. Buckets are read and checked
-  -- before any window is charged, and written last. Anything else falls to the general path below, with every charge
-  -- made here taken back first (nothing runs between the two): an idempotency key, a cost that
-  -- is zero or not whole, a count first charged in this window (its window starts: w, e and the
-  -- TTL move, the ended window's fields go), a count over its limit, a bucket that refuses.
+  -- it, with no field read and no number written by the script; a bucket is read and checked
+  -- where it comes, and written once everything else has passed. Anything else takes back what
+  -- this section charged (nothing runs between the two) and falls to the general path as op c:
+  -- a count first charged in this window (its window starts: w, e and the TTL move, the ended
+  -- window's fields go), a count over its limit or at 2^53, a bucket that refuses.
   -- A count found here is this window's: every path that writes a count field writes the w it
   -- belongs to, and a window that starts drops the ended one's count.
-  if op == 'c' then
-    local out, fast = { 1, now }, true
-    local buckets, undo, nb, nu = {}, {}, 0, 0
-    local i = 0
+  -- What costs Redis here, beyond the commands, is what the script allocates (each table and
+  -- new string is collected later, on some call's time), so this section keeps one table of
+  -- parsed specs (ps[text] = the base of its kind, a, b, cost, cost's text and field name, flat
+  -- in ps) and the reply, and walks ARGV again rather than keep a list of what it charged.
+  if op == 'f' then
+    local out, ps, top = { 1, now }, {}, 0
+    local pending
+    local j, ok = 2, true
     for g = 1, #KEYS do
+      local key = KEYS[g]
       local count = ARGV[at] + 0
       at = at + 1
-      for j = i + 1, i + count do
+      for _ = 1, count do
         local text = ARGV[at]
-        local c = specs[text]
-        if c == nil then ${parseSpec('text', 'c')}
-        end
         at = at + 1
-        local cost = c[4]
-        if c[1] == 'i' or cost <= 0 or cost % 1 ~= 0 then
-          fast = false
-          break
-        end
-        if c[1] == 'b' then
-          buckets[nb + 1], buckets[nb + 2], buckets[nb + 3] = g, c, j
-          nb = nb + 5
-        end
-      end
-      if not fast then break end
-      i = i + count
-    end
-    -- Buckets are read once every counter is known to fit this path: per bucket its hash, spec,
-    -- position, then its arrival time and the hash's 'e' as read.
-    for k = 1, fast and nb or 0, 5 do
-      local g, c = buckets[k], buckets[k + 1]
-      local v = redis.call('HMGET', KEYS[g], c[10], 'e')
-      local tat = tonumber(v[1]) or now
-      if tat < now then tat = now end
-      if tat + (c[4] - c[2]) * c[3] > now + EPSILON then
-        fast = false
-        break
-      end
-      out[buckets[k + 2] + 2] = tat % 1 == 0 and tat or string.format('%.17g', tat)
-      buckets[k + 3], buckets[k + 4] = tat, v[2]
-    end
-    if fast then
-      at = 3
-      i = 0
-      for g = 1, #KEYS do
-        local key = KEYS[g]
-        local count = ARGV[at] + 0
-        at = at + 1
-        for j = i + 1, i + count do
-          local c = specs[ARGV[at]]
-          at = at + 1
-          if c[1] == 'w' then
-            local r = redis.pcall('HINCRBY', key, c[11], c[6])
-            if type(r) ~= 'number' then
-              fast = false
-              break
-            end
-            local used = r - c[4]
-            undo[nu + 1], undo[nu + 2], undo[nu + 3], undo[nu + 4] = key, c[11], used, c[6]
-            nu = nu + 4
-            if used == 0 or r > c[3] or r >= 9007199254740992 then
-              fast = false
-              break
-            end
-            out[j + 2] = used
+        j = j + 1
+        local p = ps[text]
+        if p == nil then
+          local kind, a, b, cost, s = string.match(text, '^(%a)([^:]+):([^:]+):([^:/]+)(.*)$')
+          a = a + 0
+          p = top + 1
+          top = top + 6
+          ps[text], ps[p], ps[p + 1], ps[p + 2], ps[p + 3], ps[p + 4] = p, kind, a, b + 0, cost + 0, cost
+          if kind == 'w' then
+            local start = now - now % a
+            ps[p + 5] = 'n' .. s .. '@' .. (start % 1 == 0 and string.format('%d', start) or string.format('%.17g', start))
+          else
+            ps[p + 5] = 't' .. s
           end
         end
-        if not fast then break end
-        i = i + count
+        if ps[p] == 'w' then
+          local r = redis.pcall('HINCRBY', key, ps[p + 5], ps[p + 4])
+          if type(r) ~= 'number' then
+            ok = false
+            break
+          end
+          local used = r - ps[p + 3]
+          out[j] = used
+          if used == 0 or r > ps[p + 2] or r >= 9007199254740992 then
+            ok = false
+            break
+          end
+        else
+          local v = redis.call('HMGET', key, ps[p + 5], 'e')
+          local tat = tonumber(v[1]) or now
+          if tat < now then tat = now end
+          if tat + (ps[p + 3] - ps[p + 1]) * ps[p + 2] > now + EPSILON then
+            ok = false
+            break
+          end
+          -- A number in the reply becomes an integer reply (truncated): fractions go as text.
+          out[j] = tat % 1 == 0 and tat or string.format('%.17g', tat)
+          pending = pending or {}
+          local n = #pending
+          pending[n + 1], pending[n + 2], pending[n + 3], pending[n + 4] = key, ps[p + 5], tat + ps[p + 3] * ps[p + 2], v[2]
+        end
       end
+      if not ok then break end
     end
-    if fast then
+    if ok then
       -- 'e' as read, or as a bucket before this one in the same hash just wrote it.
-      local ends = {}
-      for k = 1, nb, 5 do
-        local g, c, tat = buckets[k], buckets[k + 1], buckets[k + 3]
-        local key, e = KEYS[g], ends[g] or tonumber(buckets[k + 4])
-        tat = tat + c[4] * c[3]
+      for k = 1, pending and #pending or 0, 4 do
+        local key, field, tat = pending[k], pending[k + 1], pending[k + 2]
+        local e = tonumber(pending[k + 3])
+        for m = 1, k - 4, 4 do
+          if pending[m] == key and (e == nil or pending[m + 2] > e) then e = pending[m + 2] end
+        end
         if e == nil or tat > e then
-          ends[g] = tat
-          redis.call('HSET', key, c[10], tat, 'e', tat)
+          redis.call('HSET', key, field, tat, 'e', tat)
           redis.call('PEXPIRE', key, math.max(1, ceil(tat - now)))
         else
-          redis.call('HSET', key, c[10], tat)
+          redis.call('HSET', key, field, tat)
         end
       end
       return out
     end
-    for k = 1, nu, 4 do
-      if undo[k + 2] == 0 then
-        redis.call('HDEL', undo[k], undo[k + 1])
-      else
-        redis.call('HINCRBY', undo[k], undo[k + 1], '-' .. undo[k + 3])
+    -- Taken back: the windows before position j, and j itself when HINCRBY answered (out[j]).
+    local last = j
+    at, j = 3, 2
+    for g = 1, #KEYS do
+      local key = KEYS[g]
+      local count = ARGV[at] + 0
+      at = at + 1
+      for _ = 1, count do
+        j = j + 1
+        if j > last then break end
+        local p = ps[ARGV[at]]
+        at = at + 1
+        local used = out[j]
+        if ps[p] == 'w' and used ~= nil then
+          if used == 0 then
+            redis.call('HDEL', key, ps[p + 5])
+          else
+            redis.call('HINCRBY', key, ps[p + 5], '-' .. ps[p + 4])
+          end
+        end
       end
+      if j >= last then break end
     end
     at = 3
+    op = 'c'
   end
 `;

@@ -16,10 +16,9 @@ local fmod, ceil = math.fmod, math.ceil
 -- current window (windows), the cost's text, the suffix, and the names w<s>, n<s> and t<s>.
 -- (Parsed inline, as specOf below does for the other ops: a function defined here would cost
 -- every call that runs past it.)
-local specs = {}
-
 local at = 3
 ${CHARGE_FIRST}
+local specs = {}
 if op == 'c' or op == 'p' then
   -- What a check costs Redis beyond its commands is mostly the tables it makes (each is
   -- allocated, then collected), so both passes walk ARGV again rather than keep per-counter
