@@ -188,6 +188,27 @@ describeWithRedis()('RedisStore on a real server', () => {
       expect(again.counters[0]!.remaining).toBe(1);
     });
 
+    test('a counter whose key holds another type: the call fails, the windows charged before it taken back', async () => {
+      const clock = manualClock(T0 + 15_000);
+      const store = storeOf({ now: clock.now });
+      const counters = [minute, burst];
+      expect((await store.consume(counters)).admitted).toBe(true);
+      const before = await redis.admin.hgetall(store.keyOf(minute));
+      // A foreign write: the minute is charged first in the call, then the bucket's read fails.
+      await redis.admin.set(store.keyOf(burst), 'not a hash');
+      await expect(store.consume(counters)).rejects.toBeInstanceOf(RedisStoreError);
+      expect(await redis.admin.hgetall(store.keyOf(minute))).toEqual(before);
+      // The same for a window after it.
+      const windows = [minute, hour];
+      await redis.admin.del(store.keyOf(burst));
+      expect((await store.consume(windows)).admitted).toBe(true);
+      const charged = await redis.admin.hgetall(store.keyOf(minute));
+      await redis.admin.set(store.keyOf(hour), 'not a hash');
+      await expect(store.consume(windows)).rejects.toBeInstanceOf(RedisStoreError);
+      expect(await redis.admin.hgetall(store.keyOf(minute))).toEqual(charged);
+      await redis.admin.del(store.keyOf(hour));
+    });
+
     test('counters of one hash in any order: a refusal takes back every charge, a bucket moves the TTL', async () => {
       const clock = manualClock(T0 + 15_000);
       const store = storeOf({ now: clock.now });

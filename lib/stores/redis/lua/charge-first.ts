@@ -55,7 +55,14 @@ export const CHARGE_FIRST = `
             break
           end
         else
-          local v = redis.call('HMGET', key, ps[p + 5], 'e')
+          -- pcall: windows before it may be charged already, and a script that stops on an
+          -- error keeps what it wrote (a key of another type answers WRONGTYPE). The general
+          -- path then meets the error before it charges anything.
+          local v = redis.pcall('HMGET', key, ps[p + 5], 'e')
+          if v.err then
+            ok = false
+            break
+          end
           local tat = tonumber(v[1]) or now
           if tat < now then tat = now end
           if tat + (ps[p + 3] - ps[p + 1]) * ps[p + 2] > now + EPSILON then
@@ -88,7 +95,8 @@ export const CHARGE_FIRST = `
       end
       return out
     end
-    -- Taken back: the windows before position j, and j itself when HINCRBY answered (out[j]).
+    -- Taken back: the windows before position j, and j itself when HINCRBY answered (out[j];
+    -- a bucket's is never taken back, as it is written only once everything has passed).
     local last = j
     at, j = 3, 2
     for g = 1, #KEYS do
