@@ -22,8 +22,9 @@ local specs = {}
 if op == 'c' or op == 'p' then
   -- What a check costs Redis beyond its commands is mostly the tables it makes (each is
   -- allocated, then collected), so both passes walk ARGV again rather than keep per-counter
-  -- tables: state[i] is all that pass 1 leaves for pass 2, with each hash's 'e' when it was read
-  -- (es[g]) and the latest end of what it was found holding (seen[g], for a hash without 'e').
+  -- tables: state[i] is all that pass 1 leaves for pass 2, with each hash's 'e' as read (es[g],
+  -- false when it has none) and the latest end of what it was found holding (seen[g], for a
+  -- hash without 'e').
   -- state[i], for a window: the units counted in the current (or a later) window; false when it
   -- has no count; the start of the ended window it holds, negated. For a bucket: its arrival
   -- time, negated when the bucket had none or was full.
@@ -35,18 +36,20 @@ if op == 'c' or op == 'p' then
   for g = 1, #KEYS do
     local count = ARGV[at] + 0
     local first = at + 1
-    -- The fields to read: each counter's, and the hash's 'e' after them when it holds a bucket,
-    -- whose every charge may reach past it (a window reaches past it only when it starts, which
-    -- reads 'e' then). A hash of one window is read without building a list of names.
+    -- The fields to read: each counter's, then the hash's 'e', which a charge needs whenever
+    -- it may reach past it (a bucket's, a window that starts: this path's usual business, as
+    -- the charge-first one takes the rest). A hash of one window is read without building a
+    -- list of names.
     local v
     local c1 = specs[ARGV[first]]
     if c1 == nil then ${parseSpec('ARGV[first]', 'c1')}
     end
     if count == 1 and c1[1] == 'w' then
-      v = redis.call('HMGET', KEYS[g], c1[8], c1[11])
+      v = redis.call('HMGET', KEYS[g], c1[8], c1[11], 'e')
+      es[g] = v[3]
       at = first + 1
     else
-      local names, bucket = {}, false
+      local names = {}
       at = first
       for j = 1, count do
         local c = specs[ARGV[at]]
@@ -55,7 +58,6 @@ if op == 'c' or op == 'p' then
         at = at + 1
         if c[1] == 'b' then
           names[#names + 1] = c[10]
-          bucket = true
         else
           names[#names + 1] = c[8]
           names[#names + 1] = c[11]
@@ -65,9 +67,9 @@ if op == 'c' or op == 'p' then
           end
         end
       end
-      if bucket then names[#names + 1] = 'e' end
+      names[#names + 1] = 'e'
       v = redis.call('HMGET', KEYS[g], unpack(names))
-      if bucket then es[g] = v[#names] end
+      es[g] = v[#names]
     end
     local last = 0
     local f = 1
@@ -194,8 +196,7 @@ if op == 'c' or op == 'p' then
       -- It fails on a count that is not an integer's canonical text, which is then written whole.
       if type(redis.pcall('HINCRBY', key, set[1], incr)) == 'table' then redis.call('HSET', key, set[1], set[2]) end
     elseif set then
-      -- es[g]: nil when 'e' was not read, false when the hash has none.
-      local e = ends and tonumber(es[g] == nil and redis.call('HGET', key, 'e') or es[g])
+      local e = ends and tonumber(es[g])
       if ends and (e == nil or ends > e) then
         set[#set + 1] = 'e'
         set[#set + 1] = ends
@@ -208,7 +209,7 @@ if op == 'c' or op == 'p' then
       -- Keys are always written with a TTL; one found without (PERSIST, a restore, a foreign
       -- writer) would never go away, so a call that reads it without charging it gives it one.
       -- Without 'e' (written by another version or tool), the latest end this call saw.
-      local last = tonumber(es[g] == nil and redis.call('HGET', key, 'e') or es[g]) or seen[g]
+      local last = tonumber(es[g]) or seen[g]
       local ttl = ceil(last - now)
       if ttl > 0 then redis.call('PEXPIRE', key, ttl) else redis.call('DEL', key) end
     end
