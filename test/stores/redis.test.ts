@@ -135,6 +135,30 @@ describeWithRedis()('RedisStore on a real server', () => {
       expect(bucketTtl).toBeLessThanOrEqual(1000);
     });
 
+    test("a window that starts alone in its scope value's hash keeps the hash's longer TTL", async () => {
+      const clock = manualClock(T0 + 15_000);
+      const store = storeOf({ now: clock.now });
+      const group = { namespace: 'tg:ip:', value: '198.51.100.20' };
+      const ofGroup = (c: CounterSpec, suffix: string) => ({
+        ...c,
+        key: `tg:ip:198.51.100.20:${suffix}`,
+        group,
+      });
+      const [m, h] = [ofGroup(minute, '60000'), ofGroup(hour, '3600000')];
+      await store.consume([m, h]);
+      const key = store.keyOf(m);
+      const hourEnd = T0 + 3_600_000 + 1000;
+      expect(Number(await redis.admin.hget(key, 'e'))).toBe(hourEnd);
+      const ttl = await redis.admin.pttl(key);
+      // The next minute, the minute alone (the one-window path): a new window, whose end is
+      // earlier than the hash's, so neither 'e' nor the TTL moves.
+      clock.advance(60_000);
+      expect((await store.consume([m])).counters[0]!.remaining).toBe(4);
+      expect(Number(await redis.admin.hget(key, 'e'))).toBe(hourEnd);
+      // PEXPIRE counts on Redis's own clock: the TTL set by the first call, less real ms gone by.
+      expectBetween(await redis.admin.pttl(key), ttl - 500, ttl);
+    });
+
     test('a key found without a TTL gets one back, even from a refused call or a peek', async () => {
       const clock = manualClock(T0 + 15_000);
       const store = storeOf({ now: clock.now });

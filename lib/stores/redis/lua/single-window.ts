@@ -47,9 +47,10 @@ if op == 'C' or op == 'P' then
   end
   local wf = 'w' .. s
   -- A field HMGET does not find reads as false. A counter can hold w without a count: a reset
-  -- takes the count and leaves the window's idempotency marks.
-  local v = redis.call('HMGET', key, wf, nf)
-  local w, n = v[1], v[2] or nil
+  -- takes the count and leaves the window's idempotency marks. 'e' comes along for a window
+  -- that starts, or a key found without a TTL.
+  local v = redis.call('HMGET', key, wf, nf, 'e')
+  local w, n, e = v[1], v[2] or nil, tonumber(v[3])
   local stored = tonumber(w)
   if stored and stored >= start then
     -- A clock that stepped back keeps counting in the later window the counter holds.
@@ -64,7 +65,7 @@ if op == 'C' or op == 'P' then
       local total = used + units
       redis.call('HSET', key, nf, total % 1 == 0 and total < 9007199254740992 and string.format('%d', total) or total)
     elseif redis.call('PTTL', key) == -1 then
-      local ttl = math.ceil((tonumber(redis.call('HGET', key, 'e')) or stored + a + MARGIN) - now)
+      local ttl = math.ceil((e or stored + a + MARGIN) - now)
       if ttl > 0 then redis.call('PEXPIRE', key, ttl) else redis.call('DEL', key) end
     end
     if stored > start then
@@ -81,7 +82,6 @@ if op == 'C' or op == 'P' then
     -- The hash lives as long as its longest window: 'e' is the end its TTL was last set to, so
     -- the TTL is written only when a window ends later than every other the hash holds.
     local ends = start + a + MARGIN
-    local e = tonumber(redis.call('HGET', key, 'e'))
     local at = start % 1 == 0 and string.format('%d', start) or start
     if e == nil or ends > e then
       redis.call('HSET', key, wf, at, nf, cost, 'e', ends)
@@ -90,7 +90,7 @@ if op == 'C' or op == 'P' then
       redis.call('HSET', key, wf, at, nf, cost)
     end
   elseif w and redis.call('PTTL', key) == -1 then
-    local ttl = math.ceil((tonumber(redis.call('HGET', key, 'e')) or (stored or start) + a + MARGIN) - now)
+    local ttl = math.ceil((e or (stored or start) + a + MARGIN) - now)
     if ttl > 0 then redis.call('PEXPIRE', key, ttl) else redis.call('DEL', key) end
   end
   return { admitted and 1 or 0, now, 0 }
