@@ -25,7 +25,7 @@ import {
 } from '../support/policies.js';
 import { processCpuMicros } from '../support/processes.js';
 import { commandStats, costPerCheck, type RedisCost, sumStats } from '../support/redis-cpu.js';
-import { loadTollgate, type Policy } from '../support/tollgate.js';
+import { loadTollgate, type Policy, type RequestInfo } from '../support/tollgate.js';
 
 export interface RedisCpuRow extends RedisCost {
   readonly id: string;
@@ -95,7 +95,23 @@ async function cluster(): Promise<Deployment | undefined> {
 type Check = (i: number) => Promise<boolean>;
 const tollgate = await loadTollgate();
 
-function tollgateCheck(policy: Policy<null>, store: object = {}): (d: Deployment) => Check {
+/** The request of the i-th check: one of the 10,000 keys, which the first `KEYS` checks made. */
+type Requests = () => (i: number) => RequestInfo;
+const known: Requests = () => (i) => requests[i % KEYS]!;
+/**
+ * A key never seen before on every check, as a key sees who comes less than once a window:
+ * each check starts its windows. Keys from 2^20 up, clear of `known`'s and the flooders'.
+ */
+const fresh: Requests = () => {
+  let n = 2 ** 20;
+  return () => requestOf(n++);
+};
+
+function tollgateCheck(
+  policy: Policy<null>,
+  store: object = {},
+  requestAt = known,
+): (d: Deployment) => Check {
   return ({ client }) => {
     const options = { client, timeoutMs: 1000, ...store };
     const limiter = tollgate.createLimiter({
@@ -103,8 +119,9 @@ function tollgateCheck(policy: Policy<null>, store: object = {}): (d: Deployment
       store: new tollgate.RedisStore(options),
       onStoreError: 'closed',
     });
+    const at = requestAt();
     return async (i) => {
-      const decision = await limiter.check(requests[i % KEYS]!);
+      const decision = await limiter.check(at(i));
       if (decision?.allowed !== true)
         throw new Error(`tollgate refused a check: ${JSON.stringify(decision)}`);
       return true;
@@ -133,7 +150,10 @@ function floodCheck(store: object): (d: Deployment) => Check {
   };
 }
 
-function flexibleCheck(scopes: readonly (typeof FOUR_SCOPES)[number][]): (d: Deployment) => Check {
+function flexibleCheck(
+  scopes: readonly (typeof FOUR_SCOPES)[number][],
+  requestAt = known,
+): (d: Deployment) => Check {
   return ({ client }) => {
     const limiters = scopes.map((scope) => ({
       limiter: new RateLimiterRedis({
@@ -144,8 +164,10 @@ function flexibleCheck(scopes: readonly (typeof FOUR_SCOPES)[number][]): (d: Dep
       }),
       keyOf: KEY_OF_INFO[scope],
     }));
+    const at = requestAt();
     return async (i) => {
-      for (const { limiter, keyOf } of limiters) await limiter.consume(keyOf(requests[i % KEYS]!));
+      const request = at(i);
+      for (const { limiter, keyOf } of limiters) await limiter.consume(keyOf(request));
       return true;
     };
   };
@@ -184,6 +206,24 @@ const SUBJECTS: ReadonlyArray<{
     check: tollgateCheck(fourByTwo()),
   },
   { id: 'tg-fluid', on: 'standalone', title: 'tollgate, 4 × 2 + burst', check: tollgateCheck(fluid()) },
+  {
+    id: 'tg-1-first',
+    on: 'standalone',
+    title: "tollgate, 1 scope × 1 window, every check a key's first",
+    check: tollgateCheck(oneRule(), {}, fresh),
+  },
+  {
+    id: 'rlf-1-first',
+    on: 'standalone',
+    title: "rate-limiter-flexible, 1 RateLimiterRedis, every check a key's first",
+    check: flexibleCheck(['ip'], fresh),
+  },
+  {
+    id: 'tg-fluid-first',
+    on: 'standalone',
+    title: "tollgate, 4 × 2 + burst, every check a key's first",
+    check: tollgateCheck(fluid(), {}, fresh),
+  },
   {
     id: 'tg-flood',
     on: 'standalone',

@@ -24,15 +24,20 @@ if op == 'C' or op == 'P' then
   local units = cost + 0
   local start = now - now % a
   local nf = tonumber(ARGV[7]) == start and ARGV[8] or ${countField('s', 'start')}
+  local wf = 'w' .. s
+  local w, n, e
   if op == 'C' and units > 0 and units % 1 == 0 then
     -- A charge is tried first: the count of this window is a field of its own, so one HINCRBY
     -- both charges it and reads it, and a refused charge is taken back at once (nothing runs
-    -- between the two). The count's first charge in the window, a count that is not an
-    -- integer's canonical text, or one past 2^53, take the careful way below instead.
+    -- between the two). A count that is not an integer's canonical text, or one past 2^53,
+    -- takes the careful way below instead.
     local r = redis.pcall('HINCRBY', key, nf, cost)
     if type(r) == 'number' and r < 9007199254740992 then
       local used = r - units
-      if r ~= units or tonumber(redis.call('HGET', key, 'w' .. s)) == start then
+      -- No count before: w tells whether this window is the counter's (a reset took its count)
+      -- or starts now; e comes along for the window that starts.
+      local read = r == units and redis.call('HMGET', key, wf, 'e')
+      if not read or tonumber(read[1]) == start then
         if used + units <= b then return { 1, now, used } end
         if used == 0 then redis.call('HDEL', key, nf) else redis.call('HINCRBY', key, nf, -units) end
         if redis.call('PTTL', key) == -1 then
@@ -41,16 +46,20 @@ if op == 'C' or op == 'P' then
         end
         return { 0, now, used }
       end
-      -- A new window (or a later one the counter holds): undone, and decided below.
-      if used == 0 then redis.call('HDEL', key, nf) else redis.call('HINCRBY', key, nf, -units) end
+      -- A window that starts keeps this charge, the count the write below gives it; a later
+      -- window the counter holds (the clock stepped back), or a cost over the limit, undoes it.
+      w, n, e = read[1], nil, tonumber(read[2])
+      local held = tonumber(w)
+      if (held and held > start) or units > b then redis.call('HDEL', key, nf) end
     end
   end
-  local wf = 'w' .. s
-  -- A field HMGET does not find reads as false. A counter can hold w without a count: a reset
-  -- takes the count and leaves the window's idempotency marks. 'e' comes along for a window
-  -- that starts, or a key found without a TTL.
-  local v = redis.call('HMGET', key, wf, nf, 'e')
-  local w, n, e = v[1], v[2] or nil, tonumber(v[3])
+  if w == nil then
+    -- A field HMGET does not find reads as false. A counter can hold w without a count: a reset
+    -- takes the count and leaves the window's idempotency marks. 'e' comes along for a window
+    -- that starts, or a key found without a TTL.
+    local v = redis.call('HMGET', key, wf, nf, 'e')
+    w, n, e = v[1], v[2] or nil, tonumber(v[3])
+  end
   local stored = tonumber(w)
   if stored and stored >= start then
     -- A clock that stepped back keeps counting in the later window the counter holds.
