@@ -214,7 +214,10 @@ async function main(): Promise<void> {
           // The baseline build's own subjects only: the peers do not change with it.
           ...(build.role === 'this'
             ? {}
-            : { REDIS_CPU_ONLY: 'tg-1,tg-4x1,tg-4x2,tg-fluid,tg-1-first,tg-fluid-first,tg-flood,tg-1-cluster,tg-fluid-cluster' }),
+            : {
+                REDIS_CPU_ONLY:
+                  'tg-1,tg-4x1,tg-4x2,tg-fluid,tg-1-first,tg-fluid-first,tg-flood,tg-1-cluster,tg-fluid-cluster',
+              }),
         });
         for (const row of results) {
           redisCpu.push({ ...row, build: build.label });
