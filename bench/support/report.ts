@@ -194,13 +194,14 @@ function redisVerdicts(res: Results): string[] {
     lines.push(
       `- ${fluid.usecPerCheck <= 15 ? '✅' : '❌'} tollgate Redis, 4 × 2 + burst, at most 15 µs: ${us(fluid)}.`,
     );
-  const fluidBefore = res.builds[1] === undefined ? undefined : row('tg-fluid', res.builds[1].label);
+  const ofBaseline = (id: string) => (res.builds[1] === undefined ? undefined : row(id, res.builds[1].label));
+  const fluidBefore = ofBaseline('tg-fluid');
   if (fluid !== undefined && fluidBefore !== undefined)
     lines.push(
       `- ℹ️ tollgate Redis, 4 × 2 + burst, against build ${fluidBefore.build}: ${us(fluid)} against ${us(fluidBefore)} (${(fluid.usecPerCheck / fluidBefore.usecPerCheck).toFixed(2)}×).`,
     );
   const [flood, before] = [row('tg-flood', self), row('tg-flood-nocache', self)];
-  const baseline = res.builds[1] === undefined ? undefined : row('tg-flood', res.builds[1].label);
+  const baseline = ofBaseline('tg-flood');
   for (const today of [before, baseline])
     if (flood !== undefined && today !== undefined)
       lines.push(

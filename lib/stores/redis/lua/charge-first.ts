@@ -1,3 +1,6 @@
+import { SPEC_PATTERN } from './preamble.js';
+import { countField } from './single-window.js';
+
 /**
  * Lua, op `f`: the commonest multi-counter consume, sent by the client only when no counter has
  * an idempotency key and every cost is a whole number above 0 (batch.ts). Runs inside
@@ -30,14 +33,14 @@ export const CHARGE_FIRST = `
         j = j + 1
         local p = ps[text]
         if p == nil then
-          local kind, a, b, cost, s = string.match(text, '^(%a)([^:]+):([^:]+):([^:/]+)(.*)$')
+          local kind, a, b, cost, s = string.match(text, ${SPEC_PATTERN})
           a = a + 0
           p = top + 1
           top = top + 6
           ps[text], ps[p], ps[p + 1], ps[p + 2], ps[p + 3], ps[p + 4] = p, kind, a, b + 0, cost + 0, cost
           if kind == 'w' then
             local start = now - now % a
-            ps[p + 5] = 'n' .. s .. '@' .. (start % 1 == 0 and string.format('%d', start) or string.format('%.17g', start))
+            ps[p + 5] = ${countField('s', 'start')}
           else
             ps[p + 5] = 't' .. s
           end

@@ -9,15 +9,14 @@ import { countField } from './single-window.js';
  */
 export const CONSUME_PEEK = `
 local fmod, ceil = math.fmod, math.ceil
-
+local at = 3
+${CHARGE_FIRST}
 -- A counter's spec, '<kind><a>:<b>:<cost><suffix>', is read once per call however many
 -- counters share it (the windows of one length, in every scope, usually do): each number costs
 -- Lua a strtod, and each field name a string. It holds kind, a, b, cost, the start of the
 -- current window (windows), the cost's text, the suffix, and the names w<s>, n<s> and t<s>.
 -- (Parsed inline, as specOf below does for the other ops: a function defined here would cost
 -- every call that runs past it.)
-local at = 3
-${CHARGE_FIRST}
 local specs = {}
 if op == 'c' or op == 'p' then
   -- What a check costs Redis beyond its commands is mostly the tables it makes (each is

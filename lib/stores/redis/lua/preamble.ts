@@ -46,6 +46,12 @@ export function sweepMarks(key: string, suffix: string): string {
 }
 
 /**
+ * The Lua pattern of a counter's spec, `<kind><a>:<b>:<cost><suffix>` (written by batch.ts):
+ * captures kind, a, b, the cost's text and the suffix (empty, or starting with `:` or `/`).
+ */
+export const SPEC_PATTERN = `'^(%a)([^:]+):([^:]+):([^:/]+)(.*)$'`;
+
+/**
  * Lua, inlined: parses the spec `<kind><a>:<b>:<cost><suffix>` in `text` into the table `into`
  * (kind, a, b, cost, the current window's start, the cost's text, the suffix, the field names
  * w<s>, n<s> and t<s>, and the current window's count field n<s>@<start>), and keeps it in
@@ -53,7 +59,7 @@ export function sweepMarks(key: string, suffix: string): string {
  */
 export function parseSpec(text: string, into: string): string {
   return `
-      local kind, a, b, cost, s = string.match(${text}, '^(%a)([^:]+):([^:]+):([^:/]+)(.*)$')
+      local kind, a, b, cost, s = string.match(${text}, ${SPEC_PATTERN})
       a = a + 0
       local start = kind ~= 'b' and now - now % a
       ${into} = { kind, a, b + 0, cost + 0, start, cost, s, 'w' .. s, 'n' .. s, 't' .. s,

@@ -37,7 +37,8 @@ if op == 'C' or op == 'P' then
       -- No count before: w tells whether this window is the counter's (a reset took its count)
       -- or starts now; e comes along for the window that starts.
       local read = r == units and redis.call('HMGET', key, wf, 'e')
-      if not read or tonumber(read[1]) == start then
+      local held = read and tonumber(read[1])
+      if not read or held == start then
         if used + units <= b then return { 1, now, used } end
         if used == 0 then redis.call('HDEL', key, nf) else redis.call('HINCRBY', key, nf, -units) end
         if redis.call('PTTL', key) == -1 then
@@ -49,7 +50,6 @@ if op == 'C' or op == 'P' then
       -- A window that starts keeps this charge, the count the write below gives it; a later
       -- window the counter holds (the clock stepped back), or a cost over the limit, undoes it.
       w, n, e = read[1], nil, tonumber(read[2])
-      local held = tonumber(w)
       if (held and held > start) or units > b then redis.call('HDEL', key, nf) end
     end
   end
