@@ -3,10 +3,13 @@
  * check and the micro benchmark, in one run; written to bench/results.md and results.json.
  * Settings come from the environment: see bench/README.md.
  */
-import { readFileSync } from 'node:fs';
-import { cpus, release, totalmem } from 'node:os';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { cpus, release, tmpdir, totalmem } from 'node:os';
+import { join } from 'node:path';
 import type { MicroRow } from './micro/decisions.js';
 import type { RedisCpuRow } from './micro/redis-cpu.js';
+import type { RedisInstructionsRow } from './micro/redis-instructions.js';
 import { type Build, prepareBuilds } from './support/builds.js';
 import { load, type Slice } from './support/load.js';
 import {
@@ -160,6 +163,47 @@ async function runHttp(
   return results;
 }
 
+/**
+ * Redis instructions per check, on a redis-server of its own run under callgrind (about 50 times
+ * slower, so on 1,000 keys); skipped, and said so, where valgrind is not installed.
+ */
+async function redisInstructions(
+  builds: readonly Build[],
+): Promise<Array<RedisInstructionsRow & { build: string }>> {
+  if (spawnSync('valgrind', ['--version']).status !== 0) {
+    log('valgrind is not installed: no Redis instructions per check');
+    return [];
+  }
+  const dir = mkdtempSync(join(tmpdir(), 'tollgate-bench-callgrind-'));
+  const out = join(dir, 'callgrind.out');
+  const redis = await startRedis(['valgrind', '--tool=callgrind', `--callgrind-out-file=${out}`]);
+  const rows: Array<RedisInstructionsRow & { build: string }> = [];
+  try {
+    for (const build of builds) {
+      log(`Redis instructions per check (callgrind), ${build.label}`);
+      const { results } = await runJsonChild<{ results: RedisInstructionsRow[] }>(
+        'bench/micro/redis-instructions.ts',
+        {
+          TOLLGATE_DIST: build.dir,
+          REDIS_PORT: String(redis.port),
+          REDIS_PID: String(redis.pid),
+          CALLGRIND_OUT: out,
+          // The baseline build's own subjects only: the peers and the floors do not change with it.
+          ...(build.role === 'this' ? {} : { REDIS_INSTRUCTIONS_ONLY: 'tg-1,tg-fluid' }),
+        },
+      );
+      for (const row of results) {
+        rows.push({ ...row, build: build.label });
+        log(`  ${row.title}: ${Math.round(row.instructionsPerCheck).toLocaleString('en-US')} instructions`);
+      }
+    }
+  } finally {
+    await redis.stop();
+    rmSync(dir, { recursive: true, force: true });
+  }
+  return rows;
+}
+
 const PACKAGES =
   'express koa @koa/router express-rate-limit rate-limit-redis rate-limiter-flexible ioredis autocannon';
 
@@ -231,6 +275,9 @@ async function main(): Promise<void> {
         }
       }
     }
+    const instructions = wanted('redis-instructions', 'redis-instructions')
+      ? await redisInstructions(builds)
+      : [];
     const list = cpus();
     const results: Results = {
       generatedAt: new Date().toISOString(),
@@ -252,6 +299,7 @@ async function main(): Promise<void> {
       http,
       micro,
       redisCpu,
+      redisInstructions: instructions,
     };
     log(`wrote ${writeResults(results, settings.outDir).join(' and ')}`);
   } finally {

@@ -9,7 +9,6 @@
  * Prints one JSON line: `{ results: RedisCpuRow[] }`. To add a subject: a line in SUBJECTS.
  */
 import { Cluster, Redis } from 'ioredis';
-import { RateLimiterRedis } from 'rate-limiter-flexible';
 import {
   FLOOD_MAX,
   FOUR_SCOPES,
@@ -17,15 +16,21 @@ import {
   fluid,
   fourByOne,
   fourByTwo,
-  KEY_OF_INFO,
   KEYS,
-  MINUTE_MAX,
   oneRule,
   requestOf,
 } from '../support/policies.js';
 import { processCpuMicros } from '../support/processes.js';
+import {
+  type CheckOn,
+  flexibleCheck,
+  fresh,
+  requests,
+  runChecks,
+  tollgateCheck,
+  tollgateLimiter,
+} from '../support/redis-checks.js';
 import { commandStats, costPerCheck, type RedisCost, sumStats } from '../support/redis-cpu.js';
-import { loadTollgate, type Policy, type RequestInfo } from '../support/tollgate.js';
 
 export interface RedisCpuRow extends RedisCost {
   readonly id: string;
@@ -52,7 +57,6 @@ interface Deployment {
 
 const IN_FLIGHT = 50;
 const checks = Number(process.env.BENCH_REDIS_CHECKS ?? 20_000);
-const requests = Array.from({ length: KEYS }, (_, i) => requestOf(i));
 /** Ten clients far over their limit once the first checks have run. */
 const flooding = Array.from({ length: 10 }, (_, i) => requestOf(KEYS + i));
 const host = '127.0.0.1';
@@ -92,83 +96,18 @@ async function cluster(): Promise<Deployment | undefined> {
   return { client, admins: ports.map((port) => new Redis({ host, port })), pids };
 }
 
-type Check = (i: number) => Promise<boolean>;
-const tollgate = await loadTollgate();
-
-/** The request of the i-th check: one of the 10,000 keys, which the first `KEYS` checks made. */
-type Requests = () => (i: number) => RequestInfo;
-const known: Requests = () => (i) => requests[i % KEYS]!;
-/**
- * A key never seen before on every check, as a key sees who comes less than once a window:
- * each check starts its windows. Keys from 2^20 up, clear of `known`'s and the flooders'.
- */
-const fresh: Requests = () => {
-  let n = 2 ** 20;
-  return () => requestOf(n++);
-};
-
-function tollgateCheck(
-  policy: Policy<null>,
-  store: object = {},
-  requestAt = known,
-): (d: Deployment) => Check {
-  return ({ client }) => {
-    const options = { client, timeoutMs: 1000, ...store };
-    const limiter = tollgate.createLimiter({
-      ...policy,
-      store: new tollgate.RedisStore(options),
-      onStoreError: 'closed',
-    });
-    const at = requestAt();
-    return async (i) => {
-      const decision = await limiter.check(at(i));
-      if (decision?.allowed !== true)
-        throw new Error(`tollgate refused a check: ${JSON.stringify(decision)}`);
-      return true;
-    };
-  };
-}
-
 /**
  * Every other check from a flooding client, refused; the others from the even half of the
  * 10,000, admitted, each key already made by the first `KEYS` checks (a key's first charge in a
  * window costs more, and the subject is about refusals, not new keys).
  */
-function floodCheck(store: object): (d: Deployment) => Check {
-  return ({ client }) => {
-    const options = { client, timeoutMs: 1000, ...store };
-    const limiter = tollgate.createLimiter({
-      ...flood(),
-      store: new tollgate.RedisStore(options),
-      onStoreError: 'closed',
-    });
+function floodCheck(store: object): CheckOn {
+  return (client) => {
+    const limiter = tollgateLimiter(client, flood(), store);
     return async (i) => {
       const decision = await limiter.check(i % 2 === 0 ? requests[i % KEYS]! : flooding[(i >> 1) % 10]!);
       if (decision?.storeError !== undefined) throw new Error(`store error: ${String(decision.storeError)}`);
       return decision?.allowed === true;
-    };
-  };
-}
-
-function flexibleCheck(
-  scopes: readonly (typeof FOUR_SCOPES)[number][],
-  requestAt = known,
-): (d: Deployment) => Check {
-  return ({ client }) => {
-    const limiters = scopes.map((scope) => ({
-      limiter: new RateLimiterRedis({
-        storeClient: client,
-        keyPrefix: `rlf-${scope}`,
-        points: MINUTE_MAX,
-        duration: 60,
-      }),
-      keyOf: KEY_OF_INFO[scope],
-    }));
-    const at = requestAt();
-    return async (i) => {
-      const request = at(i);
-      for (const { limiter, keyOf } of limiters) await limiter.consume(keyOf(request));
-      return true;
     };
   };
 }
@@ -178,7 +117,7 @@ const SUBJECTS: ReadonlyArray<{
   id: string;
   title: string;
   on: 'standalone' | 'cluster';
-  check: (d: Deployment) => Check;
+  check: CheckOn;
 }> = [
   { id: 'tg-1', on: 'standalone', title: 'tollgate, 1 scope × 1 window', check: tollgateCheck(oneRule()) },
   {
@@ -257,26 +196,16 @@ const SUBJECTS: ReadonlyArray<{
   },
 ];
 
-async function run(check: Check, count: number): Promise<number> {
-  let next = 0;
-  let refused = 0;
-  const worker = async () => {
-    while (next < count) if (!(await check(next++))) refused++;
-  };
-  await Promise.all(Array.from({ length: IN_FLIGHT }, worker));
-  return refused;
-}
-
 async function measure(subject: (typeof SUBJECTS)[number], d: Deployment): Promise<RedisCpuRow> {
   await Promise.all(d.admins.map((admin) => admin.flushall()));
-  const check = subject.check(d);
-  await run(check, KEYS);
+  const check = subject.check(d.client);
+  await runChecks(check, KEYS, IN_FLIGHT);
   await Promise.all(d.admins.map((admin) => admin.config('RESETSTAT')));
   sent = 0;
   const cpu = () => d.pids.reduce((sum, pid) => sum + processCpuMicros(pid), 0);
   const cpuBefore = cpu();
   const start = performance.now();
-  const refused = await run(check, checks);
+  const refused = await runChecks(check, checks, IN_FLIGHT);
   const seconds = (performance.now() - start) / 1000;
   const stats = await Promise.all(d.admins.map((admin) => commandStats(admin)));
   return {

@@ -133,12 +133,26 @@ export interface RedisServer {
   stop(): Promise<void>;
 }
 
-/** A throwaway redis-server on a free port (never the machine's 6379), no persistence, in a temp dir. */
-export async function startRedis(): Promise<RedisServer> {
+/**
+ * A throwaway redis-server on a free port (never the machine's 6379), no persistence, in a temp
+ * dir; run by the command in `under` when there is one (valgrind, which keeps its pid).
+ */
+export async function startRedis(under: readonly string[] = []): Promise<RedisServer> {
   const port = await freePort();
   const dir = mkdtempSync(join(tmpdir(), 'tollgate-bench-redis-'));
-  const args = ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'];
-  const child = spawn('redis-server', [...args, '--dir', dir], { stdio: 'ignore' });
+  const args = [
+    'redis-server',
+    '--port',
+    String(port),
+    '--bind',
+    '127.0.0.1',
+    '--save',
+    '',
+    '--appendonly',
+    'no',
+  ];
+  const [command, ...rest] = [...under, ...args, '--dir', dir];
+  const child = spawn(command!, rest, { stdio: 'ignore' });
   live.add(child);
   const failed = new Promise<never>((_, reject) => {
     child.once('error', reject);

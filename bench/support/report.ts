@@ -2,7 +2,10 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { MicroRow } from '../micro/decisions.js';
 import type { RedisCpuRow } from '../micro/redis-cpu.js';
+import type { RedisInstructionsRow } from '../micro/redis-instructions.js';
 import type { Build } from './builds.js';
+import { int, table } from './markdown.js';
+import { instructionsTable, redisTable, redisVerdicts } from './report-redis.js';
 import { counterpartOf } from './scenarios.js';
 import { DEFAULTS, type Settings } from './settings.js';
 
@@ -46,6 +49,8 @@ export interface Results {
   readonly http: HttpResult[];
   readonly micro: Array<MicroRow & { build: string }>;
   readonly redisCpu: Array<RedisCpuRow & { build: string }>;
+  /** Absent from runs before it was measured. */
+  readonly redisInstructions?: Array<RedisInstructionsRow & { build: string }>;
 }
 
 export function median(values: readonly number[]): number {
@@ -54,7 +59,6 @@ export function median(values: readonly number[]): number {
   return sorted.length % 2 === 1 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
 }
 
-const int = (n: number) => Math.round(n).toLocaleString('en');
 const x = (n: number) => `${n.toFixed(3)}×`;
 const spread = (values: readonly number[], show: (n: number) => string) =>
   values.length < 2 ? '' : `${show(Math.min(...values))}–${show(Math.max(...values))}`;
@@ -63,12 +67,6 @@ const ratioCell = (r: HttpResult) =>
   `${x(median(ratios(r)))}${r.rounds.length > 1 ? ` (${spread(ratios(r), (n) => n.toFixed(3))})` : ''}`;
 
 /** A Markdown table; text columns (the first, `build`, `notes`) left-aligned, figures right-aligned. */
-function table(head: readonly string[], rows: readonly (readonly string[])[]): string[] {
-  const line = (cells: readonly string[]) => `| ${cells.join(' | ')} |`;
-  const align = head.map((name, i) => (i === 0 || name === 'build' || name === 'notes' ? '---' : '--:'));
-  return [line(head), line(align), ...rows.map(line), ''];
-}
-
 function httpRows(res: Results): string[][] {
   const rows: string[][] = [];
   for (const [framework, title] of [
@@ -133,88 +131,6 @@ function baselineTable(res: Results): string[] {
     '',
     ...table(['scenario', `${self!.label} (this build)`, `${base.label} (baseline)`], rows),
   ];
-}
-
-function redisTable(res: Results): string[] {
-  if (res.redisCpu.length === 0) return [];
-  return [
-    '## Redis CPU per check',
-    '',
-    `One standalone redis-server, and a 3-master Redis Cluster; per subject the 10,000 keys are created first, then ${int(res.redisCpu[0]!.checks)}`,
-    'checks run 50 in flight on one ioredis connection (one ioredis `Cluster` on the cluster), none refused but in',
-    'the flood subjects. "Redis µs" is from `INFO commandstats`: the usec of the commands a check sent (a script\'s',
-    'usec holds the commands it ran), all masters together, and each master\'s alone on the cluster; "process µs"',
-    "is redis-server's own CPU time (network I/O included). Round trips are the scripts, functions and EXECs Redis",
-    'ran per check; "sent" counts the commands the client sent.',
-    '',
-    ...table(
-      [
-        'subject',
-        'on',
-        'build',
-        'Redis µs',
-        'per master',
-        'process µs',
-        'round trips',
-        'sent',
-        'commands run',
-        'refused',
-        'checks/s',
-      ],
-      res.redisCpu.map((r) => [
-        r.title,
-        r.deployment ?? 'standalone',
-        r.id.startsWith('tg') ? r.build : '',
-        r.usecPerCheck.toFixed(1),
-        r.perMaster?.map((u) => u.toFixed(1)).join(' / ') ?? '',
-        r.processUsPerCheck.toFixed(1),
-        r.roundTripsPerCheck.toFixed(2),
-        r.sentPerCheck.toFixed(2),
-        r.commandsPerCheck.toFixed(1),
-        `${Math.round(100 * (r.refused ?? 0))} %`,
-        int(r.checksPerSecond),
-      ]),
-    ),
-  ];
-}
-
-/** Issue 23's targets for Redis CPU per check, judged on this build's rows. */
-function redisVerdicts(res: Results): string[] {
-  const self = res.builds[0]!.label;
-  const row = (id: string, build?: string) =>
-    res.redisCpu.find((r) => r.id === id && (build === undefined || r.build === build));
-  const lines: string[] = [];
-  const us = (r: RedisCpuRow) => `${r.usecPerCheck.toFixed(1)} µs`;
-  const [tg1, rlf1, fluid] = [row('tg-1', self), row('rlf-1'), row('tg-fluid', self)];
-  if (tg1 !== undefined && rlf1 !== undefined)
-    lines.push(
-      `- ${tg1.usecPerCheck <= rlf1.usecPerCheck ? '✅' : '❌'} tollgate Redis, 1 × 1, no more Redis CPU than one RateLimiterRedis: ${us(tg1)} against ${us(rlf1)}.`,
-    );
-  if (fluid !== undefined)
-    lines.push(
-      `- ${fluid.usecPerCheck <= 15 ? '✅' : '❌'} tollgate Redis, 4 × 2 + burst, at most 15 µs: ${us(fluid)}.`,
-    );
-  const ofBaseline = (id: string) => (res.builds[1] === undefined ? undefined : row(id, res.builds[1].label));
-  const fluidBefore = ofBaseline('tg-fluid');
-  if (fluid !== undefined && fluidBefore !== undefined)
-    lines.push(
-      `- ℹ️ tollgate Redis, 4 × 2 + burst, against build ${fluidBefore.build}: ${us(fluid)} against ${us(fluidBefore)} (${(fluid.usecPerCheck / fluidBefore.usecPerCheck).toFixed(2)}×).`,
-    );
-  const [flood, before] = [row('tg-flood', self), row('tg-flood-nocache', self)];
-  const baseline = ofBaseline('tg-flood');
-  for (const today of [before, baseline])
-    if (flood !== undefined && today !== undefined)
-      lines.push(
-        `- ${flood.usecPerCheck < today.usecPerCheck / 2 ? '✅' : '❌'} half the checks refused, Redis CPU per check less than half of ${today === before ? 'every refusal asking Redis' : `build ${today.build}`}: ${us(flood)} against ${us(today)}.`,
-      );
-  const spread = row('tg-fluid-cluster', self);
-  if (spread?.perMaster !== undefined) {
-    const share = Math.max(...spread.perMaster) / spread.perMaster.reduce((a, b) => a + b, 0);
-    lines.push(
-      `- ${share <= 0.5 ? '✅' : '❌'} tollgate Redis Cluster, 4 × 2 + burst, spread over the masters: the busiest does ${Math.round(100 * share)} % of the work (${spread.perMaster.map((u) => u.toFixed(1)).join(' / ')} µs per check).`,
-    );
-  }
-  return lines;
 }
 
 function microTable(res: Results): string[] {
@@ -337,6 +253,7 @@ export function renderMarkdown(res: Results): string {
     ),
     ...baselineTable(res),
     ...redisTable(res),
+    ...instructionsTable(res),
     ...microTable(res),
   ].join('\n');
 }
