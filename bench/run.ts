@@ -1,6 +1,7 @@
 /**
- * `npm run bench`: the HTTP scenarios side by side with their bare framework, the Redis CPU per
- * check and the micro benchmark, in one run; written to bench/results.md and results.json.
+ * `npm run bench`: the HTTP scenarios side by side with their bare framework, the Redis CPU and
+ * the Redis instructions per check, and the micro benchmark, in one run; written to
+ * bench/results.md and results.json.
  * Settings come from the environment: see bench/README.md.
  */
 import { spawnSync } from 'node:child_process';
@@ -12,6 +13,7 @@ import type { RedisCpuRow } from './micro/redis-cpu.js';
 import type { RedisInstructionsRow } from './micro/redis-instructions.js';
 import { type Build, prepareBuilds } from './support/builds.js';
 import { load, type Slice } from './support/load.js';
+import { int } from './support/markdown.js';
 import {
   otherLoadMeter,
   processCpuMicros,
@@ -165,20 +167,22 @@ async function runHttp(
 
 /**
  * Redis instructions per check, on a redis-server of its own run under callgrind (about 50 times
- * slower, so on 1,000 keys); skipped, and said so, where valgrind is not installed.
+ * slower, so on 1,000 keys). Without valgrind, or when it fails, the run goes on and results.md
+ * says why the section is missing.
  */
 async function redisInstructions(
   builds: readonly Build[],
-): Promise<Array<RedisInstructionsRow & { build: string }>> {
-  if (spawnSync('valgrind', ['--version']).status !== 0) {
+): Promise<{ rows: Array<RedisInstructionsRow & { build: string }>; missing?: string }> {
+  if (['valgrind', 'callgrind_control'].some((tool) => spawnSync(tool, ['--version']).status !== 0)) {
     log('valgrind is not installed: no Redis instructions per check');
-    return [];
+    return { rows: [], missing: 'valgrind is not installed' };
   }
   const dir = mkdtempSync(join(tmpdir(), 'tollgate-bench-callgrind-'));
   const out = join(dir, 'callgrind.out');
-  const redis = await startRedis(['valgrind', '--tool=callgrind', `--callgrind-out-file=${out}`]);
   const rows: Array<RedisInstructionsRow & { build: string }> = [];
+  let redis: RedisServer | undefined;
   try {
+    redis = await startRedis(['valgrind', '--tool=callgrind', `--callgrind-out-file=${out}`]);
     for (const build of builds) {
       log(`Redis instructions per check (callgrind), ${build.label}`);
       const { results } = await runJsonChild<{ results: RedisInstructionsRow[] }>(
@@ -188,20 +192,25 @@ async function redisInstructions(
           REDIS_PORT: String(redis.port),
           REDIS_PID: String(redis.pid),
           CALLGRIND_OUT: out,
-          // The baseline build's own subjects only: the peers and the floors do not change with it.
+          BENCH_REDIS_INSTRUCTION_CHECKS: String(settings.redisInstructionChecks),
+          // The baseline build's own subjects only: the peer and the floors do not change with it.
           ...(build.role === 'this' ? {} : { REDIS_INSTRUCTIONS_ONLY: 'tg-1,tg-fluid' }),
         },
       );
       for (const row of results) {
         rows.push({ ...row, build: build.label });
-        log(`  ${row.title}: ${Math.round(row.instructionsPerCheck).toLocaleString('en-US')} instructions`);
+        log(`  ${row.title}: ${int(row.instructionsPerCheck)} instructions`);
       }
     }
+    return { rows };
+  } catch (error) {
+    // Everything measured before this step is still written.
+    log(`Redis instructions per check failed: ${String(error)}`);
+    return { rows, missing: `the measurement failed: ${String(error)}` };
   } finally {
-    await redis.stop();
+    await redis?.stop();
     rmSync(dir, { recursive: true, force: true });
   }
-  return rows;
 }
 
 const PACKAGES =
@@ -277,7 +286,7 @@ async function main(): Promise<void> {
     }
     const instructions = wanted('redis-instructions', 'redis-instructions')
       ? await redisInstructions(builds)
-      : [];
+      : { rows: [] };
     const list = cpus();
     const results: Results = {
       generatedAt: new Date().toISOString(),
@@ -293,13 +302,16 @@ async function main(): Promise<void> {
       versions: {
         node: process.version,
         'redis-server': redis?.version ?? 'not started',
+        valgrind:
+          spawnSync('valgrind', ['--version'], { encoding: 'utf8' }).stdout?.trim() || 'not installed',
         ...Object.fromEntries(PACKAGES.split(' ').map((name) => [name, versionOf(name)])),
       },
       builds: builds.map(({ role, label, source, hash }) => ({ role, label, source, hash })),
       http,
       micro,
       redisCpu,
-      redisInstructions: instructions,
+      redisInstructions: instructions.rows,
+      ...(instructions.missing === undefined ? {} : { redisInstructionsMissing: instructions.missing }),
     };
     log(`wrote ${writeResults(results, settings.outDir).join(' and ')}`);
   } finally {

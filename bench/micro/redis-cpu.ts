@@ -31,6 +31,7 @@ import {
   tollgateLimiter,
 } from '../support/redis-checks.js';
 import { commandStats, costPerCheck, type RedisCost, sumStats } from '../support/redis-cpu.js';
+import { FLOOR_TITLES, floorFluid, floorOne } from '../support/redis-floors.js';
 
 export interface RedisCpuRow extends RedisCost {
   readonly id: string;
@@ -126,6 +127,7 @@ const SUBJECTS: ReadonlyArray<{
     title: 'rate-limiter-flexible, 1 RateLimiterRedis',
     check: flexibleCheck(['ip']),
   },
+  { id: 'floor-1', on: 'standalone', title: FLOOR_TITLES.one, check: floorOne() },
   {
     id: 'tg-4x1',
     on: 'standalone',
@@ -145,6 +147,7 @@ const SUBJECTS: ReadonlyArray<{
     check: tollgateCheck(fourByTwo()),
   },
   { id: 'tg-fluid', on: 'standalone', title: 'tollgate, 4 × 2 + burst', check: tollgateCheck(fluid()) },
+  { id: 'floor-fluid', on: 'standalone', title: FLOOR_TITLES.fluid, check: floorFluid() },
   {
     id: 'tg-1-first',
     on: 'standalone',

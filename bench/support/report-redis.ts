@@ -56,13 +56,17 @@ export function redisVerdicts(res: Results): string[] {
   const lines: string[] = [];
   const us = (r: RedisCpuRow) => `${r.usecPerCheck.toFixed(1)} µs`;
   const [tg1, rlf1, fluid] = [row('tg-1', self), row('rlf-1'), row('tg-fluid', self)];
+  const floor = (id: string) => {
+    const r = row(id);
+    return r === undefined ? '' : `; its floor (support/redis-floors.ts) ${us(r)}`;
+  };
   if (tg1 !== undefined && rlf1 !== undefined)
     lines.push(
-      `- ${tg1.usecPerCheck <= rlf1.usecPerCheck ? '✅' : '❌'} tollgate Redis, 1 × 1, no more Redis CPU than one RateLimiterRedis: ${us(tg1)} against ${us(rlf1)}.`,
+      `- ${tg1.usecPerCheck <= rlf1.usecPerCheck ? '✅' : '❌'} tollgate Redis, 1 × 1, no more Redis CPU than one RateLimiterRedis: ${us(tg1)} against ${us(rlf1)}${floor('floor-1')}.`,
     );
   if (fluid !== undefined)
     lines.push(
-      `- ${fluid.usecPerCheck <= 15 ? '✅' : '❌'} tollgate Redis, 4 × 2 + burst, at most 15 µs: ${us(fluid)}.`,
+      `- ${fluid.usecPerCheck <= 15 ? '✅' : '❌'} tollgate Redis, 4 × 2 + burst, at most 15 µs: ${us(fluid)}${floor('floor-fluid')}.`,
     );
   const ofBaseline = (id: string) => (res.builds[1] === undefined ? undefined : row(id, res.builds[1].label));
   const fluidBefore = ofBaseline('tg-fluid');
@@ -96,33 +100,27 @@ function instructionVerdicts(res: Results): string[] {
   const self = res.builds[0]!.label;
   const row = (id: string, build?: string) =>
     rows.find((r) => r.id === id && (build === undefined || r.build === build));
-  const ir = (r: RedisInstructionsRow) => int(r.instructionsPerCheck);
+  const ir = (r: RedisInstructionsRow) =>
+    `${int(r.scriptInstructionsPerCheck)} in EVALSHA (${int(r.instructionsPerCheck)} in all)`;
   const lines: string[] = [];
   const [tg1, rlf1, floor1] = [row('tg-1', self), row('rlf-1'), row('floor-1')];
   if (tg1 !== undefined && rlf1 !== undefined && floor1 !== undefined) {
-    const below = floor1.instructionsPerCheck <= rlf1.instructionsPerCheck;
+    const below = floor1.scriptInstructionsPerCheck <= rlf1.scriptInstructionsPerCheck;
     lines.push(
-      `- ℹ️ Redis instructions per check, 1 × 1: tollgate ${ir(tg1)}, one RateLimiterRedis ${ir(rlf1)}, Redis TIME + one HINCRBY and nothing else ${ir(floor1)}: ${below ? 'the floor is below RateLimiterRedis' : 'even the floor costs Redis more than a RateLimiterRedis: by this count, no check that reads Redis TIME and is sent its window, limit and cost meets the 1 × 1 target'}.`,
+      `- ℹ️ Redis instructions per check, 1 × 1: tollgate ${ir(tg1)}, one RateLimiterRedis ${ir(rlf1)}, the floor ${ir(floor1)}: in EVALSHA, what the target measures, the floor runs ${below ? 'no more' : 'more'} instructions than a RateLimiterRedis.`,
     );
   }
   const [fluid, floorFluid] = [row('tg-fluid', self), row('floor-fluid')];
-  const fluidUs = res.redisCpu.find((r) => r.id === 'tg-fluid' && r.build === self);
-  if (fluid !== undefined && floorFluid !== undefined) {
-    const share = floorFluid.instructionsPerCheck / fluid.instructionsPerCheck;
-    const us =
-      fluidUs === undefined
-        ? ''
-        : `; at tollgate's µs per instruction in this run, the commands alone would take about ${(share * fluidUs.usecPerCheck).toFixed(1)} µs`;
+  if (fluid !== undefined && floorFluid !== undefined)
     lines.push(
-      `- ℹ️ Redis instructions per check, 4 × 2 + burst: tollgate ${ir(fluid)}, its commands alone ${ir(floorFluid)} (${share.toFixed(2)} of tollgate's)${us}.`,
+      `- ℹ️ Redis instructions per check, 4 × 2 + burst: tollgate ${ir(fluid)}, the floor ${ir(floorFluid)}: in EVALSHA, the floor is ${(floorFluid.scriptInstructionsPerCheck / fluid.scriptInstructionsPerCheck).toFixed(2)} of tollgate.`,
     );
-  }
   const base = res.builds[1]?.label;
   for (const id of ['tg-1', 'tg-fluid']) {
     const [now, before] = [row(id, self), base === undefined ? undefined : row(id, base)];
     if (now !== undefined && before !== undefined)
       lines.push(
-        `- ℹ️ Redis instructions per check, ${now.title}, against build ${before.build}: ${ir(now)} against ${ir(before)} (${(now.instructionsPerCheck / before.instructionsPerCheck).toFixed(2)}×).`,
+        `- ℹ️ Redis instructions per check, ${now.title}, against build ${before.build}: ${ir(now)} against ${ir(before)} (${(now.scriptInstructionsPerCheck / before.scriptInstructionsPerCheck).toFixed(2)}× in EVALSHA).`,
       );
   }
   return lines;
@@ -130,24 +128,30 @@ function instructionVerdicts(res: Results): string[] {
 
 export function instructionsTable(res: Results): string[] {
   const rows = res.redisInstructions ?? [];
+  if (res.redisInstructionsMissing !== undefined && rows.length === 0)
+    return ['## Redis instructions per check', '', `Not measured: ${res.redisInstructionsMissing}.`, ''];
   if (rows.length === 0) return [];
   return [
     '## Redis instructions per check',
     '',
-    `Every instruction redis-server ran per check (reading the request, the script, the reply), counted by`,
-    `callgrind on a redis-server of its own: per subject 1,000 keys are created first, then ${int(rows[0]!.checks)} checks`,
-    'run 50 in flight over the same keys. A count does not move from run to run as µs do, so it tells apart',
-    'what differs by less than the noise. The floors are scripts that take the least a check decided in Redis',
-    'must be sent (windows, limits, cost) and run only the commands it cannot do without while Redis TIME is the',
-    "clock (TIME, one HINCRBY per window, the bucket's HMGET and HSET), each checked against its limit, and",
-    'nothing else: nothing taken back on a refusal, no TTL, no other field.',
+    'The user-space instructions redis-server ran per check (reading the request, the script, the reply, its',
+    `timers' share), counted by callgrind on a redis-server of its own: per subject 1,000 keys are created first,`,
+    `then ${int(rows[0]!.checks)} checks run one at a time over the same keys. "In EVALSHA" is the part inside the script call`,
+    '(every subject is one EVALSHA per check), which `INFO commandstats` times for the "Redis µs" above; "in all"',
+    'adds reading the request and writing the reply. A count barely moves between runs where µs move by a tenth',
+    'or more, so it tells apart what differs by less than that noise. The floors',
+    '([support/redis-floors.ts](support/redis-floors.ts)) are scripts sent the least a check decided in Redis',
+    'needs (windows, limits, cost) that run only the commands it cannot do without while Redis TIME is the clock',
+    "(TIME, one HINCRBY per window, the bucket's HGET and HSET), each checked against its limit, and nothing",
+    'else: nothing taken back on a refusal, no TTL, no other field.',
     '',
     ...table(
-      ['subject', 'build', 'instructions', 'commands run per check'],
+      ['subject', 'build', 'in all', 'in EVALSHA', 'commands run per check'],
       rows.map((r) => [
         r.title,
         r.id.startsWith('tg') ? r.build : '',
         int(r.instructionsPerCheck),
+        r.scriptInstructionsPerCheck === undefined ? '' : int(r.scriptInstructionsPerCheck),
         Object.entries(r.calls)
           .map(([name, n]) => `${name} ${Number(n.toFixed(2))}`)
           .join(', '),

@@ -51,6 +51,8 @@ export interface Results {
   readonly redisCpu: Array<RedisCpuRow & { build: string }>;
   /** Absent from runs before it was measured. */
   readonly redisInstructions?: Array<RedisInstructionsRow & { build: string }>;
+  /** Why the Redis instructions were not measured, when they were wanted. */
+  readonly redisInstructionsMissing?: string;
 }
 
 export function median(values: readonly number[]): number {
@@ -66,7 +68,6 @@ const ratios = (r: HttpResult) => r.rounds.map((round) => round.ratio);
 const ratioCell = (r: HttpResult) =>
   `${x(median(ratios(r)))}${r.rounds.length > 1 ? ` (${spread(ratios(r), (n) => n.toFixed(3))})` : ''}`;
 
-/** A Markdown table; text columns (the first, `build`, `notes`) left-aligned, figures right-aligned. */
 function httpRows(res: Results): string[][] {
   const rows: string[][] = [];
   for (const [framework, title] of [
@@ -217,6 +218,9 @@ function settingsLine(s: Settings): string {
   return (
     `${s.rounds} round(s); each pair: ${s.warmupS} s warm-up per server, then ${s.durationS} s measured per server in ${s.sliceS} s slices; ` +
     `${s.connections} connections; 10,000 keys; micro ${s.microS} s × rounds; Redis CPU ${int(s.redisChecks)} checks per subject` +
+    (s.redisInstructionChecks === undefined
+      ? ''
+      : `; Redis instructions ${int(s.redisInstructionChecks)} checks per subject`) +
     (s.only.length > 0 ? `; only ${s.only.join(',')}` : '')
   );
 }

@@ -11,6 +11,8 @@ export interface Settings {
   readonly microS: number;
   /** Checks per subject of the Redis CPU measurement. */
   readonly redisChecks: number;
+  /** Checks per subject of the Redis instructions measurement (under callgrind). */
+  readonly redisInstructionChecks: number;
   /** Scenario ids and/or groups; empty: everything. */
   readonly only: readonly string[];
   readonly outDir: string;
@@ -31,6 +33,7 @@ export const DEFAULTS = {
   connections: 50,
   microS: 2,
   redisChecks: 20_000,
+  redisInstructionChecks: 2_000,
 } as const;
 
 function numberFrom(name: string, fallback: number): number {
@@ -55,6 +58,9 @@ export function readSettings(): Settings {
     connections: Math.round(numberFrom('BENCH_CONNECTIONS', DEFAULTS.connections)),
     microS: numberFrom('BENCH_MICRO_DURATION', DEFAULTS.microS),
     redisChecks: Math.round(numberFrom('BENCH_REDIS_CHECKS', DEFAULTS.redisChecks)),
+    redisInstructionChecks: Math.round(
+      numberFrom('BENCH_REDIS_INSTRUCTION_CHECKS', DEFAULTS.redisInstructionChecks),
+    ),
     only: (process.env.BENCH_ONLY ?? '')
       .split(',')
       .map((part) => part.trim().toLowerCase())
