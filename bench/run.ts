@@ -173,9 +173,13 @@ async function runHttp(
 async function redisInstructions(
   builds: readonly Build[],
 ): Promise<{ rows: Array<RedisInstructionsRow & { build: string }>; missing?: string }> {
-  if (['valgrind', 'callgrind_control'].some((tool) => spawnSync(tool, ['--version']).status !== 0)) {
-    log('valgrind is not installed: no Redis instructions per check');
-    return { rows: [], missing: 'valgrind is not installed' };
+  const absent = ['valgrind', 'callgrind_control', 'callgrind_annotate'].filter(
+    // Not the exit status: callgrind_annotate --version exits 255.
+    (tool) => spawnSync(tool, ['--version']).error !== undefined,
+  );
+  if (absent.length > 0) {
+    log(`${absent.join(', ')} not found (valgrind): no Redis instructions per check`);
+    return { rows: [], missing: `${absent.join(', ')} not found (valgrind is not installed)` };
   }
   const dir = mkdtempSync(join(tmpdir(), 'tollgate-bench-callgrind-'));
   const out = join(dir, 'callgrind.out');
@@ -206,7 +210,7 @@ async function redisInstructions(
   } catch (error) {
     // Everything measured before this step is still written.
     log(`Redis instructions per check failed: ${String(error)}`);
-    return { rows, missing: `the measurement failed: ${String(error)}` };
+    return { rows, missing: `the measurement failed (the run's log says more): ${String(error)}` };
   } finally {
     await redis?.stop();
     rmSync(dir, { recursive: true, force: true });
@@ -303,7 +307,9 @@ async function main(): Promise<void> {
         node: process.version,
         'redis-server': redis?.version ?? 'not started',
         valgrind:
-          spawnSync('valgrind', ['--version'], { encoding: 'utf8' }).stdout?.trim() || 'not installed',
+          spawnSync('valgrind', ['--version'], { encoding: 'utf8' })
+            .stdout?.trim()
+            .replace(/^valgrind-/, '') || 'not installed',
         ...Object.fromEntries(PACKAGES.split(' ').map((name) => [name, versionOf(name)])),
       },
       builds: builds.map(({ role, label, source, hash }) => ({ role, label, source, hash })),

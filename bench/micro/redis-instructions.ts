@@ -6,9 +6,8 @@
  * count barely moves from run to run, so it tells apart script changes and subjects whose µs
  * differ by less than the noise. Beside tollgate and rate-limiter-flexible, the floors of
  * support/redis-floors.ts.
- * Per subject: the database flushed, `FEW` checks (scripts loaded, every key made), the counts
- * zeroed, then `BENCH_REDIS_INSTRUCTION_CHECKS` checks over the same keys, one at a time, so
- * that every check pays for its own read and reply.
+ * Per subject: the database flushed, `FEW` checks (scripts loaded, every key made), a dump, then `BENCH_REDIS_INSTRUCTION_CHECKS` checks over the same keys, one at a time, so
+ * that every check pays for its own read and reply, then a dump, which counts since the one before.
  * Prints one JSON line: `{ results: RedisInstructionsRow[] }`.
  */
 import { execFileSync } from 'node:child_process';
@@ -66,10 +65,17 @@ const SUBJECTS: ReadonlyArray<{ id: string; title: string; check: CheckOn }> = [
   { id: 'floor-fluid', title: FLOOR_TITLES.fluid, check: floorFluid(few) },
 ];
 
-/** callgrind_control exits 0 whether or not it reached the process: its output tells. */
-function callgrind(action: '--zero' | '--dump'): void {
-  const said = execFileSync('callgrind_control', [action, pid], { encoding: 'utf8', stdio: 'pipe' });
-  if (!/^\s*OK\.?$/m.test(said)) throw new Error(`callgrind_control ${action} ${pid}: ${said.trim()}`);
+/**
+ * Asks callgrind for a dump and returns its number. callgrind_control exits 0 and says "OK."
+ * whether or not the process was reached, so the dump file is what tells: it must be the next.
+ */
+function dump(): number {
+  const expected = (dumps()[0] ?? 0) + 1;
+  execFileSync('callgrind_control', ['--dump', pid], { stdio: 'pipe' });
+  const [last] = dumps();
+  if (last !== expected)
+    throw new Error(`callgrind_control --dump ${pid}: expected dump ${expected}, found ${last}`);
+  return last;
 }
 
 /** The numbers of callgrind's dumps so far, highest first. */
@@ -82,15 +88,12 @@ function dumps(): number[] {
 }
 
 /**
- * What the dump after `before` counted since the counts were zeroed: every instruction, and
- * those inside EVALSHA (the script, the commands it ran, its arguments made Lua values), the
- * part `INFO commandstats` times.
+ * What dump `n` counted, that is since the dump before it: every instruction, and those inside
+ * EVALSHA (the script, the commands it ran, its arguments made Lua values), the part `INFO
+ * commandstats` times.
  */
-function dumpAfter(before: number | undefined): { all: number; script: number } {
-  const [last] = dumps();
-  const expected = (before ?? 0) + 1;
-  if (last !== expected) throw new Error(`expected callgrind dump ${expected}, found ${last}`);
-  const file = `${out}.${last}`;
+function counted(n: number): { all: number; script: number } {
+  const file = `${out}.${n}`;
   const all = /^(?:summary|totals): (\d+)/m.exec(readFileSync(file, 'utf8'))?.[1];
   const inclusive = execFileSync('callgrind_annotate', ['--inclusive=yes', '--threshold=100', file], {
     encoding: 'utf8',
@@ -110,28 +113,30 @@ async function measure(
 ): Promise<RedisInstructionsRow> {
   // A subject's checks must fall in the windows its first checks made, or some would be a
   // key's first in a window, which costs more: one that saw a minute end (an hour ends with a
-  // minute) runs again.
+  // minute) runs again. Each subject takes well under a minute at the default checks.
   for (let attempt = 1; ; attempt++) {
     const started = minute();
     await admin.flushall();
     const check = subject.check(client);
     await runChecks(check, FEW, 1);
     await admin.config('RESETSTAT');
-    const before = dumps()[0];
-    callgrind('--zero');
+    // A dump, rather than callgrind_control --zero, starts the count: whether it happened shows.
+    dump();
     await runChecks(check, checks, 1);
-    callgrind('--dump');
-    const counted = dumpAfter(before);
-    const stats = await commandStats(admin);
-    if (minute() === started)
+    const n = dump();
+    const ended = minute() !== started;
+    if (!ended) {
+      const { all, script } = counted(n);
+      const stats = await commandStats(admin);
       return {
         id: subject.id,
         title: subject.title,
         checks,
-        instructionsPerCheck: counted.all / checks,
-        scriptInstructionsPerCheck: counted.script / checks,
+        instructionsPerCheck: all / checks,
+        scriptInstructionsPerCheck: script / checks,
         calls: costPerCheck(stats, checks).calls,
       };
+    }
     if (attempt === 3) throw new Error(`${subject.id}: a minute ended during each of 3 attempts`);
   }
 }

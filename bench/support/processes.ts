@@ -159,10 +159,20 @@ export async function startRedis(under: readonly string[] = []): Promise<RedisSe
     child.once('exit', (code) => reject(new Error(`redis-server exited with ${code}`)));
   });
   failed.catch(() => {});
-  // Commands wait in ioredis's queue until redis-server accepts connections.
-  const admin = new Redis({ host: '127.0.0.1', port, retryStrategy: (times) => (times > 200 ? null : 50) });
+  // Commands wait in ioredis's queue until redis-server accepts connections, for up to 10 s
+  // (under valgrind it takes a while): no limit on retries per command, 200 reconnections.
+  const admin = new Redis({
+    host: '127.0.0.1',
+    port,
+    maxRetriesPerRequest: null,
+    retryStrategy: (times) => (times > 200 ? null : 50),
+  });
   admin.on('error', () => {});
-  const info = await Promise.race([admin.info('server'), failed]);
+  const info = await Promise.race([admin.info('server'), failed]).catch((error: unknown) => {
+    admin.disconnect();
+    child.kill('SIGKILL');
+    throw error;
+  });
   const version = /redis_version:(\S+)/.exec(info)?.[1] ?? 'unknown';
   return {
     port,
@@ -174,9 +184,12 @@ export async function startRedis(under: readonly string[] = []): Promise<RedisSe
     },
     async stop() {
       admin.disconnect();
-      const exited = new Promise((resolve) => child.once('exit', resolve));
-      child.kill('SIGTERM');
-      await exited;
+      // It may have ended already (a crash under valgrind): then there is no 'exit' to wait for.
+      if (child.exitCode === null && child.signalCode === null) {
+        const exited = new Promise((resolve) => child.once('exit', resolve));
+        child.kill('SIGTERM');
+        await exited;
+      }
       live.delete(child);
       rmSync(dir, { recursive: true, force: true });
     },

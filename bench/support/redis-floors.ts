@@ -6,8 +6,8 @@ import { type CheckOn, known } from './redis-checks.js';
  * The floors of the Redis measurements: scripts sent the least a check decided in Redis needs
  * (windows, limits, cost) that run only the commands it cannot do without while Redis TIME is
  * the clock (TIME, one HINCRBY per window, a bucket's HGET and HSET), each checked against its
- * limit, and nothing else: nothing taken back on a refusal, no TTL, no other field. No script
- * keeping those guarantees costs Redis less than its floor.
+ * limit, and nothing else: nothing taken back on a refusal, no TTL, no other field. That is
+ * what a check in tollgate's key layout cannot do without; a script may still shave a little.
  */
 
 /** One window counter: TIME, one HINCRBY of the count field its window names. ARGV: windowMs, limit, cost. */

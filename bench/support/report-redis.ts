@@ -100,8 +100,11 @@ function instructionVerdicts(res: Results): string[] {
   const self = res.builds[0]!.label;
   const row = (id: string, build?: string) =>
     rows.find((r) => r.id === id && (build === undefined || r.build === build));
+  // Runs before the count inside EVALSHA was taken have only the whole count.
   const ir = (r: RedisInstructionsRow) =>
-    `${int(r.scriptInstructionsPerCheck)} in EVALSHA (${int(r.instructionsPerCheck)} in all)`;
+    r.scriptInstructionsPerCheck === undefined
+      ? `${int(r.instructionsPerCheck)} in all`
+      : `${int(r.scriptInstructionsPerCheck)} in EVALSHA (${int(r.instructionsPerCheck)} in all)`;
   const lines: string[] = [];
   const [tg1, rlf1, floor1] = [row('tg-1', self), row('rlf-1'), row('floor-1')];
   if (tg1 !== undefined && rlf1 !== undefined && floor1 !== undefined) {
@@ -128,12 +131,14 @@ function instructionVerdicts(res: Results): string[] {
 
 export function instructionsTable(res: Results): string[] {
   const rows = res.redisInstructions ?? [];
-  if (res.redisInstructionsMissing !== undefined && rows.length === 0)
-    return ['## Redis instructions per check', '', `Not measured: ${res.redisInstructionsMissing}.`, ''];
+  const missing = res.redisInstructionsMissing;
+  if (missing !== undefined && rows.length === 0)
+    return ['## Redis instructions per check', '', `Not measured: ${missing}.`, ''];
   if (rows.length === 0) return [];
   return [
     '## Redis instructions per check',
     '',
+    ...(missing === undefined ? [] : [`**Incomplete:** ${missing}.`, '']),
     'The user-space instructions redis-server ran per check (reading the request, the script, the reply, its',
     `timers' share), counted by callgrind on a redis-server of its own: per subject 1,000 keys are created first,`,
     `then ${int(rows[0]!.checks)} checks run one at a time over the same keys. "In EVALSHA" is the part inside the script call`,
