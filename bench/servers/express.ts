@@ -7,11 +7,12 @@ import express, { type NextFunction, type Request, type RequestHandler, type Res
 import { rateLimit as expressRateLimit, ipKeyGenerator } from 'express-rate-limit';
 import type { Redis } from 'ioredis';
 import { RedisStore as ErlRedisStore, type RedisReply } from 'rate-limit-redis';
-import { RateLimiterMemory, RateLimiterRedis } from 'rate-limiter-flexible';
+import { RateLimiterMemory } from 'rate-limiter-flexible';
 import {
   FOUR_SCOPES,
   type FourScope,
   flexibleFluid,
+  flexibleRedis,
   fluid,
   fourByTwo,
   HOUR_MAX,
@@ -101,13 +102,8 @@ async function mount(name: string): Promise<Mounted> {
     case 'rlf-redis-4': {
       const client = await connectRedis();
       const scopes = name === 'rlf-redis-1' ? (['ip'] as const) : FOUR_SCOPES;
-      const limiters = scopes.map((scope) => ({
-        limiter: new RateLimiterRedis({
-          storeClient: client,
-          keyPrefix: `rlf-${scope}`,
-          points: MINUTE_MAX,
-          duration: 60,
-        }),
+      const limiters = flexibleRedis(client, scopes).map(({ scope, limiter }) => ({
+        limiter,
         keyOf: KEY_OF[scope],
       }));
       return peer([flexible(limiters)], false, client);

@@ -1,4 +1,5 @@
-import { BurstyRateLimiter, RateLimiterMemory } from 'rate-limiter-flexible';
+import type { Cluster, Redis } from 'ioredis';
+import { BurstyRateLimiter, RateLimiterMemory, RateLimiterRedis } from 'rate-limiter-flexible';
 import type { Limit, Policy, RequestInfo, Scope } from './tollgate.js';
 
 /**
@@ -121,4 +122,20 @@ export function flexibleFluid(): Array<{ scope: FourScope; limiter: Pick<RateLim
       { scope, limiter: hour },
     ];
   });
+}
+
+/** rate-limiter-flexible on Redis: one `RateLimiterRedis` of `MINUTE_MAX` a minute per scope. */
+export function flexibleRedis(
+  client: Redis | Cluster,
+  scopes: readonly FourScope[],
+): Array<{ scope: FourScope; limiter: RateLimiterRedis }> {
+  return scopes.map((scope) => ({
+    scope,
+    limiter: new RateLimiterRedis({
+      storeClient: client,
+      keyPrefix: `rlf-${scope}`,
+      points: MINUTE_MAX,
+      duration: 60,
+    }),
+  }));
 }

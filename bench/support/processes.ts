@@ -140,18 +140,8 @@ export interface RedisServer {
 export async function startRedis(under: readonly string[] = []): Promise<RedisServer> {
   const port = await freePort();
   const dir = mkdtempSync(join(tmpdir(), 'tollgate-bench-redis-'));
-  const args = [
-    'redis-server',
-    '--port',
-    String(port),
-    '--bind',
-    '127.0.0.1',
-    '--save',
-    '',
-    '--appendonly',
-    'no',
-  ];
-  const [command, ...rest] = [...under, ...args, '--dir', dir];
+  const args = ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'];
+  const [command, ...rest] = [...under, 'redis-server', ...args, '--dir', dir];
   const child = spawn(command!, rest, { stdio: 'ignore' });
   live.add(child);
   const failed = new Promise<never>((_, reject) => {

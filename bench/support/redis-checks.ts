@@ -1,6 +1,5 @@
 import type { Cluster, Redis } from 'ioredis';
-import { RateLimiterRedis } from 'rate-limiter-flexible';
-import { type FourScope, KEY_OF_INFO, KEYS, MINUTE_MAX, requestOf } from './policies.js';
+import { type FourScope, flexibleRedis, KEY_OF_INFO, KEYS, requestOf } from './policies.js';
 import { type Limiter, loadTollgate, type Policy, type RequestInfo } from './tollgate.js';
 
 /**
@@ -54,13 +53,8 @@ export function tollgateLimiter(client: Redis | Cluster, policy: Policy<null>, s
 /** rate-limiter-flexible: one `RateLimiterRedis` of `MINUTE_MAX` a minute per scope, awaited in turn. */
 export function flexibleCheck(scopes: readonly FourScope[], requestAt = known): CheckOn {
   return (client) => {
-    const limiters = scopes.map((scope) => ({
-      limiter: new RateLimiterRedis({
-        storeClient: client,
-        keyPrefix: `rlf-${scope}`,
-        points: MINUTE_MAX,
-        duration: 60,
-      }),
+    const limiters = flexibleRedis(client, scopes).map(({ scope, limiter }) => ({
+      limiter,
       keyOf: KEY_OF_INFO[scope],
     }));
     const at = requestAt();
