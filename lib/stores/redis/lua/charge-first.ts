@@ -1,5 +1,4 @@
-import { SPEC_PATTERN } from './preamble.js';
-import { countField } from './single-window.js';
+import { countField, SPEC_PATTERN } from './preamble.js';
 
 /**
  * Lua, op `f`: the commonest multi-counter consume, sent by the client only when no counter has

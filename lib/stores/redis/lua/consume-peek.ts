@@ -1,6 +1,5 @@
 import { CHARGE_FIRST } from './charge-first.js';
-import { parseSpec, sweepMarks } from './preamble.js';
-import { countField } from './single-window.js';
+import { countField, parseSpec, sweepMarks } from './preamble.js';
 
 /**
  * Lua, ops `c` and `p`: consume or peek of any counters, every hash read once before all or

@@ -46,6 +46,14 @@ export function sweepMarks(key: string, suffix: string): string {
 }
 
 /**
+ * Lua, inlined: the name of a window's count field, `n<suffix>@<start>`, for the start in `at`.
+ * Whole starts as %d text (ms since epoch); any other in full.
+ */
+export function countField(suffix: string, at: string): string {
+  return `'n' .. ${suffix} .. '@' .. (${at} % 1 == 0 and string.format('%d', ${at}) or string.format('%.17g', ${at}))`;
+}
+
+/**
  * The Lua pattern of a counter's spec, `<kind><a>:<b>:<cost><suffix>` (written by batch.ts):
  * captures kind, a, b, the cost's text and the suffix (empty, or starting with `:` or `/`).
  */
@@ -63,6 +71,6 @@ export function parseSpec(text: string, into: string): string {
       a = a + 0
       local start = kind ~= 'b' and now - now % a
       ${into} = { kind, a, b + 0, cost + 0, start, cost, s, 'w' .. s, 'n' .. s, 't' .. s,
-        start and 'n' .. s .. '@' .. (start % 1 == 0 and string.format('%d', start) or string.format('%.17g', start)) }
+        start and ${countField('s', 'start')} }
       specs[${text}] = ${into}`;
 }

@@ -1,12 +1,4 @@
-import { sweepMarks } from './preamble.js';
-
-/**
- * Lua, inlined: the name of a window's count field, `n<suffix>@<start>`, for the start in `at`.
- * Whole starts as %d text (ms since epoch); any other in full.
- */
-export function countField(suffix: string, at: string): string {
-  return `'n' .. ${suffix} .. '@' .. (${at} % 1 == 0 and string.format('%d', ${at}) or string.format('%.17g', ${at}))`;
-}
+import { countField, sweepMarks } from './preamble.js';
 
 /**
  * Lua, ops `C` and `P`: consume or peek of one window counter without an idempotency key, the
